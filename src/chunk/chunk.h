@@ -1,0 +1,138 @@
+// chunk/: from slices to blocks and back.
+//
+// A file is cut into 64 MiB chunks by position; each chunk holds slices (one
+// per write session, see common/slice.h); each slice is stored as blocks of
+// at most `block_size` bytes, one object each, named
+//
+//   <volume>/chunks/<id / 1000000>/<id / 1000>/<id>_<block index>_<block length>
+//
+// A block never changes after it is written and its name is never reused, so
+// no cached copy of a block ever needs invalidating.
+//
+// This module knows nothing of inodes or names: vfs/ asks meta/ for a chunk's
+// slice records and hands them here.
+//
+//  - SliceWriter buffers one write session of one chunk and uploads its blocks.
+//  - BuildView turns overlapping slice records into non-overlapping segments.
+//  - ChunkReader reads a byte range of a chunk through a BlockCache.
+//  - DeleteSliceBlocks removes the objects of a slice nobody references.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/slice.h"
+#include "common/status.h"
+#include "object/store.h"
+
+namespace tessera::chunk {
+
+// Where and how a volume's blocks are stored. Cheap to copy.
+struct Layout {
+  std::string volume;  // key prefix: the volume name
+  uint32_t block_size = 4u << 20;
+};
+
+// The object key of block `index` (of `length` bytes) of slice `id`.
+std::string BlockKey(const Layout& layout, uint64_t id, uint32_t index, uint32_t length);
+// Number of blocks a slice of `size` bytes is stored in, and the length of block `index`.
+uint32_t BlockCount(const Layout& layout, uint32_t size);
+uint32_t BlockLength(const Layout& layout, uint32_t size, uint32_t index);
+
+// One continuous write session inside one chunk. Writes must continue the
+// slice or rewrite bytes still in its unuploaded tail (see CanWrite); full
+// blocks are uploaded as soon as no further write can change them.
+// Not thread-safe: one owner (a file writer) drives it under its own lock.
+class SliceWriter {
+ public:
+  // `pos`: where the slice starts in the chunk. `store` must outlive the writer.
+  SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos);
+
+  uint64_t id() const { return id_; }
+  uint32_t pos() const { return pos_; }
+  // Bytes written so far (the slice covers chunk [pos, pos + length)).
+  uint32_t length() const { return static_cast<uint32_t>(buffer_.size() + uploaded_); }
+  // Bytes held in memory (not yet uploaded).
+  size_t buffered() const { return buffer_.size(); }
+
+  // True if bytes [chunk_off, chunk_off + n) may be written into this slice:
+  // they start no later than its end, no earlier than its unuploaded part,
+  // and stay inside the chunk.
+  bool CanWrite(uint32_t chunk_off, size_t n) const;
+  // Writes (CanWrite must hold). Uploads blocks that became full and final.
+  Status Write(uint32_t chunk_off, std::string_view data);
+  // Copies bytes of this slice at [chunk_off, chunk_off+n) that are still in
+  // memory into `out`; returns how many leading bytes it could serve (0 if the
+  // range starts in an uploaded block or outside the slice).
+  size_t ReadBuffered(uint32_t chunk_off, size_t n, char* out) const;
+  // Uploads whatever remains and returns the slice record to commit.
+  Result<Slice> Finish();
+
+ private:
+  Status UploadFullBlocks();
+
+  object::ObjectStore& store_;
+  Layout layout_;
+  uint64_t id_;
+  uint32_t pos_;
+  uint32_t uploaded_ = 0;  // bytes of the slice already stored as blocks
+  std::string buffer_;     // slice bytes [uploaded_, uploaded_ + buffer_.size())
+};
+
+// A non-overlapping piece of a chunk and where its bytes come from.
+struct Segment {
+  uint32_t pos = 0;  // chunk offset
+  uint32_t len = 0;
+  uint64_t id = 0;   // 0: zeros
+  uint32_t size = 0; // the slice's stored size (for block keys)
+  uint32_t off = 0;  // offset inside the slice
+  bool operator==(const Segment&) const = default;
+};
+
+// Resolves overlapping records (later wins) into ascending, non-overlapping
+// segments covering [0, end of the last byte any record covers). Gaps come
+// back as id-0 segments.
+std::vector<Segment> BuildView(const std::vector<Slice>& slices);
+
+// Holds whole blocks in memory by key, bounded by bytes, least recently used
+// evicted first. Safe for concurrent use.
+class BlockCache {
+ public:
+  explicit BlockCache(size_t capacity_bytes);
+  ~BlockCache();
+  std::shared_ptr<const std::string> Get(const std::string& key);
+  void Put(const std::string& key, std::shared_ptr<const std::string> block);
+  size_t size_bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads chunks of a volume. Safe for concurrent use.
+class ChunkReader {
+ public:
+  // `store` and `cache` must outlive the reader; `cache` may be null.
+  ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache);
+  // Fills out[0, n) with chunk bytes [chunk_off, chunk_off + n) as `slices`
+  // say; holes and bytes past every slice read as zeros. A missing or short
+  // block is an error naming the object (never silently zeros).
+  Status Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, char* out);
+
+ private:
+  Result<std::shared_ptr<const std::string>> FetchBlock(uint64_t id, uint32_t size,
+                                                        uint32_t index);
+  object::ObjectStore& store_;
+  Layout layout_;
+  BlockCache* cache_;
+};
+
+// Deletes every block of slice `id` of `size` bytes. Missing blocks are fine.
+Status DeleteSliceBlocks(object::ObjectStore& store, const Layout& layout, uint64_t id,
+                         uint32_t size);
+
+}  // namespace tessera::chunk

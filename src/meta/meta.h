@@ -1,0 +1,230 @@
+// The namespace: inodes, directories, attributes, xattrs and the slices of
+// every file, written once on the transactional KV interface.
+//
+// Every operation is a function of (kv::Txn&, request) that reads and writes
+// keys and never commits (see ops_*.cc); the public methods below wrap each in
+// kv::RunTxn, which commits and retries on conflict. The key schema lives in
+// keys.h; record encodings in records.h; both are documented in
+// docs/formats.md.
+//
+// Permission checks follow POSIX for the caller in Context (uid 0 bypasses
+// read/write checks as on Linux). meta/ knows nothing of blocks or object
+// stores: when data becomes unreachable it hands the freed slices to the
+// SliceFreer callback that the owner (vfs) installs.
+//
+// Thread-safety: a Meta is safe for concurrent use from many threads.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/slice.h"
+#include "common/status.h"
+#include "kv/engine.h"
+
+namespace tessera::meta {
+
+using Ino = uint64_t;
+constexpr Ino kRootIno = 1;
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kMaxName = 255;
+constexpr size_t kMaxSymlink = 4096;
+constexpr size_t kMaxXattrName = 255;
+constexpr size_t kMaxXattrValue = 65536;
+
+struct Attr {
+  uint32_t mode = 0;  // st_mode: file type bits | permission bits (incl. suid/sgid/sticky)
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  Timespec atime, mtime, ctime;
+  uint32_t nlink = 0;
+  uint64_t length = 0;
+  uint32_t rdev = 0;
+  Ino parent = 0;  // directories; files while nlink == 1
+  uint8_t flags = 0;
+
+  bool IsDir() const { return S_ISDIR(mode); }
+  bool IsFile() const { return S_ISREG(mode); }
+  bool IsSymlink() const { return S_ISLNK(mode); }
+  bool operator==(const Attr&) const = default;
+};
+
+struct Entry {
+  Ino ino = 0;
+  Attr attr;
+};
+
+struct DirEntry {
+  std::string name;
+  Ino ino = 0;
+  Attr attr;  // filled when ReadDir is asked for attributes; else only attr.mode's type bits
+};
+
+// Who is asking. Permission checks use uid, gid and the supplementary groups.
+struct Context {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> gids;  // supplementary groups (may be empty)
+  uint32_t pid = 0;
+  bool InGroup(uint32_t g) const;
+};
+
+// The volume's settings, one record written by Format.
+struct Settings {
+  std::string name;
+  std::string uuid;
+  std::string storage = "file";  // object store type
+  std::string bucket;            // directory, bucket URL, ...
+  uint32_t block_size = 4u << 20;
+  std::string compression = "none";
+  int trash_days = 0;
+  uint64_t capacity = 0;  // bytes; 0: unlimited
+  uint64_t inodes = 0;    // 0: unlimited
+  uint32_t format_version = kFormatVersion;
+
+  std::string ToJson() const;
+  static Result<Settings> FromJson(std::string_view json);
+};
+
+// Which fields of SetAttrRequest apply.
+enum SetAttrMask : uint32_t {
+  kSetMode = 1 << 0,
+  kSetUid = 1 << 1,
+  kSetGid = 1 << 2,
+  kSetAtime = 1 << 3,
+  kSetMtime = 1 << 4,
+  kSetAtimeNow = 1 << 5,
+  kSetMtimeNow = 1 << 6,
+  kSetCtime = 1 << 7,
+};
+
+struct SetAttrRequest {
+  uint32_t mask = 0;
+  uint32_t mode = 0;  // permission bits only
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  Timespec atime, mtime, ctime;
+};
+
+struct FsStat {
+  uint64_t total_space = 0;  // bytes (capacity, or a large figure when unlimited)
+  uint64_t avail_space = 0;
+  uint64_t used_space = 0;
+  uint64_t used_inodes = 0;
+  uint64_t avail_inodes = 0;
+};
+
+// A mounted client, as registered by NewSession.
+struct SessionInfo {
+  uint64_t id = 0;
+  std::string host;
+  uint32_t pid = 0;
+  std::string mountpoint;
+  std::string version;
+  int64_t start_time = 0;  // seconds
+  int64_t heartbeat = 0;   // seconds, last heartbeat
+};
+
+// rename(2) flags, as in <linux/fs.h>.
+constexpr uint32_t kRenameNoReplace = 1;
+constexpr uint32_t kRenameExchange = 2;
+
+// fallocate(2) modes, as in <linux/falloc.h>.
+constexpr int kFallocKeepSize = 0x01;
+constexpr int kFallocPunchHole = 0x02;
+constexpr int kFallocZeroRange = 0x10;
+
+class Meta {
+ public:
+  virtual ~Meta() = default;
+
+  // Called (outside any transaction) with every slice that no file references
+  // any more, so that its blocks can be deleted.
+  using SliceFreer = std::function<void(uint64_t slice_id, uint32_t size)>;
+  virtual void SetSliceFreer(SliceFreer freer) = 0;
+
+  // --- Volume ---
+  // Writes settings and creates the root directory. Refuses (kExists) a
+  // formatted engine unless `force`, which wipes it first.
+  virtual Status Format(const Settings& settings, bool force) = 0;
+  // Reads settings: kNotFound "not formatted" on an empty engine; kNotSupported
+  // for a format version this build does not know.
+  virtual Result<Settings> Load() = 0;
+  virtual Result<FsStat> StatFs() = 0;
+
+  // --- Sessions (sustained inodes are kept per session) ---
+  virtual Result<uint64_t> NewSession(const SessionInfo& info) = 0;
+  virtual Status Heartbeat() = 0;
+  // Removes this session; frees files it still held open after unlink.
+  virtual Status CloseSession() = 0;
+  virtual Result<std::vector<SessionInfo>> ListSessions() = 0;
+
+  // --- Namespace ---
+  virtual Result<Entry> Lookup(const Context& ctx, Ino parent, std::string_view name) = 0;
+  virtual Result<Attr> GetAttr(Ino ino) = 0;
+  virtual Result<Attr> SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& req) = 0;
+  // access(2): mask of R_OK/W_OK/X_OK.
+  virtual Status Access(const Context& ctx, Ino ino, int mask) = 0;
+  // `mode` holds type and permission bits, the umask already applied.
+  virtual Result<Entry> Mknod(const Context& ctx, Ino parent, std::string_view name, uint32_t mode,
+                              uint32_t rdev) = 0;
+  virtual Result<Entry> Mkdir(const Context& ctx, Ino parent, std::string_view name,
+                              uint32_t mode) = 0;
+  virtual Result<Entry> Symlink(const Context& ctx, Ino parent, std::string_view name,
+                                std::string_view target) = 0;
+  virtual Result<std::string> ReadLink(Ino ino) = 0;
+  virtual Status Unlink(const Context& ctx, Ino parent, std::string_view name) = 0;
+  virtual Status Rmdir(const Context& ctx, Ino parent, std::string_view name) = 0;
+  virtual Status Rename(const Context& ctx, Ino parent, std::string_view name, Ino new_parent,
+                        std::string_view new_name, uint32_t flags) = 0;
+  virtual Result<Entry> Link(const Context& ctx, Ino ino, Ino new_parent,
+                             std::string_view new_name) = 0;
+  // Entries of a directory (not "." or ".."), ascending by name, starting
+  // after `start_after` (empty: from the first), at most `limit` (0: all).
+  virtual Result<std::vector<DirEntry>> ReadDir(const Context& ctx, Ino dir, bool with_attr,
+                                                std::string_view start_after = "",
+                                                size_t limit = 0) = 0;
+
+  // --- Extended attributes ---
+  virtual Result<std::string> GetXattr(const Context& ctx, Ino ino, std::string_view name) = 0;
+  // flags: XATTR_CREATE (kExists if present) / XATTR_REPLACE (kNoData if absent).
+  virtual Status SetXattr(const Context& ctx, Ino ino, std::string_view name,
+                          std::string_view value, int flags) = 0;
+  virtual Result<std::vector<std::string>> ListXattr(const Context& ctx, Ino ino) = 0;
+  virtual Status RemoveXattr(const Context& ctx, Ino ino, std::string_view name) = 0;
+
+  // --- Files ---
+  // Checks permission for open(2) flags (O_ACCMODE, O_TRUNC) and counts the
+  // open, so that an unlinked file keeps its data until the last Close.
+  virtual Result<Attr> Open(const Context& ctx, Ino ino, int flags) = 0;
+  virtual Status Close(Ino ino) = 0;
+  // Sets the length; data past it reads as zeros if the file grows again.
+  virtual Result<Attr> Truncate(const Context& ctx, Ino ino, uint64_t length) = 0;
+  virtual Status Fallocate(const Context& ctx, Ino ino, int mode, uint64_t offset,
+                           uint64_t length) = 0;
+  // A fresh slice id (handed out in batches).
+  virtual Result<uint64_t> NewSliceId() = 0;
+  // The records of chunk `index`, in write order (empty when none).
+  virtual Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t index) = 0;
+  // Appends a slice record to chunk `index`; extends the length to cover it,
+  // sets mtime/ctime to `mtime`, clears suid/sgid as a write by non-root does.
+  virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) = 0;
+
+  // --- Background work ---
+  // Frees the data of deleted files (the D queue) whose last handle is closed.
+  // Returns how many files were freed.
+  virtual Result<uint64_t> CleanupDeletedFiles() = 0;
+};
+
+// The namespace over `engine`. `clock` must outlive the Meta.
+std::unique_ptr<Meta> NewMeta(std::unique_ptr<kv::Engine> engine,
+                              const Clock& clock = SystemClock());
+
+}  // namespace tessera::meta
