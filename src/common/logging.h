@@ -34,10 +34,15 @@ class Line {
   std::ostringstream stream_;
 };
 
+// Turns the streamed Line into void so TLOG works as one expression.
+struct Voidify {
+  void operator&(const Line&) {}
+};
+
 }  // namespace tessera::log
 
-#define TLOG(level)                                       \
-  if (::tessera::log::level < ::tessera::log::GetLevel()) \
-    ;                                                     \
-  else                                                    \
-    ::tessera::log::Line(::tessera::log::level, __FILE__, __LINE__)
+#define TLOG(level)                                                 \
+  (::tessera::log::level < ::tessera::log::GetLevel())             \
+      ? (void)0                                                     \
+      : ::tessera::log::Voidify() &                                 \
+            ::tessera::log::Line(::tessera::log::level, __FILE__, __LINE__)

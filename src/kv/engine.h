@@ -36,12 +36,13 @@ class Txn {
   virtual Result<std::vector<std::optional<std::string>>> BatchGet(
       const std::vector<std::string>& keys);
   // Pairs with begin <= key < end, ascending, at most `limit` (0: no limit).
+  // An empty `end` means no upper bound (see PrefixEnd).
   virtual Result<std::vector<KeyValue>> Scan(std::string_view begin, std::string_view end,
                                              size_t limit = 0) = 0;
   virtual Status Set(std::string_view key, std::string_view value) = 0;
   // Deleting an absent key is not an error.
   virtual Status Delete(std::string_view key) = 0;
-  // Deletes every key in [begin, end).
+  // Deletes every key in [begin, end); an empty `end` means no upper bound.
   virtual Status DeleteRange(std::string_view begin, std::string_view end);
   // Adds `delta` to the little-endian int64 at `key` (absent: 0) and returns the new value.
   virtual Result<int64_t> Increment(std::string_view key, int64_t delta);
@@ -80,7 +81,8 @@ Status RunTxn(Engine& engine, const std::function<Status(Txn&)>& fn, TxnOptions 
 // Conflict retries since start, for metrics.
 uint64_t ConflictRetries();
 
-// The key just past every key that starts with `prefix` (for Scan ranges).
+// The key just past every key that starts with `prefix` (for Scan ranges);
+// "" (no upper bound) when `prefix` is empty or all 0xff bytes.
 std::string PrefixEnd(std::string_view prefix);
 
 // Engines.

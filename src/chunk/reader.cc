@@ -1,0 +1,117 @@
+// ChunkReader: a byte range of a chunk, assembled from the slice view.
+//
+// Each segment overlapping the range is served from the blocks of its slice:
+// slice byte s lives in block s / block_size at s % block_size. Blocks are
+// fetched whole (and kept in the BlockCache when there is one), and every
+// fetched block must have exactly the length its name says; anything else is
+// an error naming the object, never zeros. Holes and the bytes past the last
+// segment read as zeros.
+#include <algorithm>
+#include <cstring>
+
+#include "chunk/chunk.h"
+
+namespace tessera::chunk {
+namespace {
+
+// Blocks fetched during one Read, so segments sharing a block fetch it once.
+class Fetched {
+ public:
+  std::shared_ptr<const std::string> Find(uint64_t id, uint32_t index) const {
+    for (const auto& b : blocks_) {
+      if (b.id == id && b.index == index) return b.data;
+    }
+    return nullptr;
+  }
+  void Add(uint64_t id, uint32_t index, std::shared_ptr<const std::string> data) {
+    if (blocks_.size() >= kMaxKept) blocks_.erase(blocks_.begin());
+    blocks_.push_back({id, index, std::move(data)});
+  }
+
+ private:
+  static constexpr size_t kMaxKept = 8;
+  struct Block {
+    uint64_t id;
+    uint32_t index;
+    std::shared_ptr<const std::string> data;
+  };
+  std::vector<Block> blocks_;
+};
+
+}  // namespace
+
+ChunkReader::ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache)
+    : store_(store), layout_(std::move(layout)), cache_(cache) {
+  CHECK(layout_.block_size > 0);
+}
+
+Result<std::shared_ptr<const std::string>> ChunkReader::FetchBlock(uint64_t id, uint32_t size,
+                                                                   uint32_t index) {
+  const uint32_t want = BlockLength(layout_, size, index);
+  const std::string key = BlockKey(layout_, id, index, want);
+  if (cache_ != nullptr) {
+    if (auto hit = cache_->Get(key)) return hit;
+  }
+  auto got = store_.Get(key);
+  if (!got) {
+    const Status& st = got.error();
+    // A block that a committed slice points at must exist: its absence is an I/O error.
+    Code code = st.code() == Code::kNotFound ? Code::kIO : st.code();
+    return Err(code,
+               "cannot read block " + key + " from " + store_.Describe() + ": " + st.message());
+  }
+  if (got->size() != want) {
+    return Err(Code::kCorrupt, "block " + key + " in " + store_.Describe() + " has " +
+                                   std::to_string(got->size()) + " bytes, expected " +
+                                   std::to_string(want));
+  }
+  auto block = std::make_shared<const std::string>(std::move(*got));
+  if (cache_ != nullptr) cache_->Put(key, block);
+  return block;
+}
+
+Status ChunkReader::Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,
+                         char* out) {
+  const uint64_t begin = chunk_off;
+  const uint64_t end = begin + n;
+  const uint32_t bs = layout_.block_size;
+  uint64_t filled = begin;  // out holds chunk bytes [begin, filled)
+  Fetched fetched;
+  for (const Segment& seg : BuildView(slices)) {
+    const uint64_t seg_end = uint64_t{seg.pos} + seg.len;
+    if (seg_end <= begin) continue;
+    if (seg.pos >= end) break;
+    const uint64_t from = std::max<uint64_t>(seg.pos, begin);
+    const uint64_t to = std::min(seg_end, end);
+    char* dst = out + (from - begin);
+    if (seg.id == 0) {
+      std::memset(dst, 0, to - from);
+      filled = to;
+      continue;
+    }
+    uint64_t s = seg.off + (from - seg.pos);  // offset inside the slice
+    const uint64_t s_end = s + (to - from);
+    if (s_end > seg.size) {
+      return Status::Corrupt("slice " + std::to_string(seg.id) + " record reaches byte " +
+                             std::to_string(s_end) + " past its size " + std::to_string(seg.size));
+    }
+    while (s < s_end) {
+      const uint32_t index = static_cast<uint32_t>(s / bs);
+      const uint32_t in_block = static_cast<uint32_t>(s % bs);
+      auto block = fetched.Find(seg.id, index);
+      if (!block) {
+        ASSIGN_OR_RETURN(block, FetchBlock(seg.id, seg.size, index));
+        fetched.Add(seg.id, index, block);
+      }
+      const size_t m = static_cast<size_t>(std::min<uint64_t>(s_end - s, bs - in_block));
+      std::memcpy(dst, block->data() + in_block, m);
+      dst += m;
+      s += m;
+    }
+    filled = to;
+  }
+  if (filled < end) std::memset(out + (filled - begin), 0, end - filled);
+  return Status::Ok();
+}
+
+}  // namespace tessera::chunk

@@ -1,0 +1,25 @@
+// The verbs of the `tessera` command. Each Add*Command registers a CLI11
+// subcommand whose callback does the work and sets the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace tessera::cli {
+
+void AddFormatCommand(CLI::App& app);
+void AddMountCommand(CLI::App& app);
+void AddUmountCommand(CLI::App& app);
+void AddStatusCommand(CLI::App& app);
+void AddInfoCommand(CLI::App& app);
+
+// Prints "tessera: <message>" to stderr and exits with status 1.
+[[noreturn]] void Die(const std::string& message);
+
+// Expands a leading "~/" with $HOME.
+std::string ExpandHome(const std::string& path);
+
+// Makes a sqlite3:// URL's path absolute (a daemon changes directory).
+std::string AbsoluteMetaUrl(const std::string& url);
+
+}  // namespace tessera::cli

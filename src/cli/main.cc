@@ -1,0 +1,63 @@
+// tessera: format, mount and operate a volume. `tessera <verb> --help` documents every flag.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "common/logging.h"
+
+namespace tessera::cli {
+
+void Die(const std::string& message) {
+  std::fprintf(stderr, "tessera: %s\n", message.c_str());
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+std::string ExpandHome(const std::string& path) {
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+  }
+  return path;
+}
+
+std::string AbsoluteMetaUrl(const std::string& url) {
+  const std::string prefix = "sqlite3://";
+  if (url.rfind(prefix, 0) != 0) return url;
+  std::string path = ExpandHome(url.substr(prefix.size()));
+  if (!path.empty() && path[0] != '/') {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd)) path = std::string(cwd) + "/" + path;
+  }
+  return prefix + path;
+}
+
+}  // namespace tessera::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"tessera: a POSIX file system on object storage.\n"
+               "Metadata lives in a transactional engine (SQLite by default), data in an object "
+               "store."};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log debug messages");
+  app.add_subcommand("version", "print the version")->callback([] {
+    std::printf("tessera 0.1.0\n");
+  });
+  tessera::cli::AddFormatCommand(app);
+  tessera::cli::AddMountCommand(app);
+  tessera::cli::AddUmountCommand(app);
+  tessera::cli::AddStatusCommand(app);
+  tessera::cli::AddInfoCommand(app);
+  app.parse_complete_callback([&] {
+    if (verbose) tessera::log::SetLevel(tessera::log::kDebug);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,107 @@
+// Mounting and the request loop.
+#define FUSE_USE_VERSION 312
+#include "fuse/fuse_server.h"
+
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "common/logging.h"
+#include "fuse/fuse_ops.h"
+
+namespace tessera::fuse {
+namespace {
+
+// True if `path` (absolute, canonical) is listed as a mount point in /proc/self/mountinfo.
+bool IsMountpoint(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // Fields: id parent major:minor root mountpoint ...
+    size_t p = 0;
+    for (int i = 0; i < 4 && p != std::string::npos; ++i) p = line.find(' ', p + 1);
+    if (p == std::string::npos) continue;
+    size_t end = line.find(' ', p + 1);
+    std::string mp = line.substr(p + 1, end - p - 1);
+    if (mp == path) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status CheckMountpoint(const std::string& mountpoint) {
+  struct stat st;
+  if (::stat(mountpoint.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOTCONN) {
+      return Err(Code::kBusy, "mountpoint " + mountpoint +
+                                  " is a dead mount; run 'tessera umount " + mountpoint + "'");
+    }
+    return Err(Code::kNotFound, "mountpoint " + mountpoint + " does not exist (" +
+                                    std::strerror(err) + "); create it with mkdir -p");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Err(Code::kNotDir, "mountpoint " + mountpoint + " is not a directory");
+  }
+  char real[PATH_MAX];
+  if (::realpath(mountpoint.c_str(), real) && IsMountpoint(real)) {
+    return Err(Code::kBusy, mountpoint + " is already mounted; unmount it first");
+  }
+  return {};
+}
+
+Status Serve(vfs::Vfs& vfs, const MountOptions& options,
+             const std::function<void(const Status&)>& on_ready) {
+  // No default_permissions: vfs/meta check permissions for the caller.
+  std::vector<std::string> argv_s = {"tessera", "-o", "fsname=" + options.fsname, "-o",
+                                     "subtype=tessera"};
+  for (const auto& o : options.fuse_options) {
+    argv_s.push_back("-o");
+    argv_s.push_back(o);
+  }
+  if (options.debug) argv_s.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+
+  fuse_session* se = fuse_session_new(&args, &Ops(), sizeof(fuse_lowlevel_ops), &vfs);
+  if (se == nullptr) {
+    Status s(Code::kInvalid, "could not create the FUSE session (bad -o option?)");
+    on_ready(s);
+    return s;
+  }
+  std::unique_ptr<fuse_session, void (*)(fuse_session*)> guard(se, fuse_session_destroy);
+  if (fuse_set_signal_handlers(se) != 0) {
+    Status s(Code::kIO, "could not install signal handlers");
+    on_ready(s);
+    return s;
+  }
+  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    Status s(Code::kIO, "could not mount at " + options.mountpoint +
+                            " (is /dev/fuse available and fuse3 installed?)");
+    on_ready(s);
+    return s;
+  }
+  TLOG(kInfo) << "mounted at " << options.mountpoint;
+  on_ready(Status());
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(options.max_threads));
+  fuse_loop_cfg_set_idle_threads(cfg, 4);
+  int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  TLOG(kInfo) << "unmounted " << options.mountpoint;
+  if (rc != 0 && rc != SIGINT && rc != SIGTERM && rc != SIGHUP) {
+    return Err(Code::kIO, "FUSE loop ended with error " + std::to_string(rc));
+  }
+  return {};
+}
+
+}  // namespace tessera::fuse

@@ -1,0 +1,126 @@
+// Internal to meta/: the namespace operations as functions of a kv::Txn.
+//
+// Every Do* function reads and writes keys through the Txn and never commits;
+// MetaImpl (meta.cc) wraps each in kv::RunTxn, which may run it several times
+// on conflict, so a Do* function only touches the Txn and its out-parameters
+// (which it resets first).
+//
+// Accounting: the counters usedSpace and totalInodes follow every inode's
+// UsageOf() (4 KiB for directories and symlinks; a file's length rounded up to
+// 4 KiB, at least 4 KiB) from its creation until it is destroyed.
+//
+// Hard links: no A<ino>P<parent> keys are kept. A file's attr.parent is its
+// directory while it has one link and becomes 0 once a second link is made;
+// it is not restored when the count drops back to 1.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/slice.h"
+#include "common/status.h"
+#include "kv/engine.h"
+#include "meta/meta.h"
+
+namespace tessera::meta {
+
+// What an operation knows besides its arguments.
+struct OpEnv {
+  Timespec now;
+  uint64_t sid = 0;        // this client's session (0 when none)
+  uint64_t capacity = 0;   // settings: bytes, 0 unlimited
+  uint64_t max_inodes = 0; // settings: 0 unlimited
+  // Whether this Meta instance holds `ino` open. May be empty (nothing open).
+  std::function<bool(Ino)> is_open;
+  bool IsOpen(Ino ino) const { return is_open && is_open(ino); }
+};
+
+// --- permission.cc ---
+// POSIX access check of mask (R_OK|W_OK|X_OK) on `attr` for `ctx`: kAccess.
+Status CheckAccess(const Context& ctx, const Attr& attr, int mask);
+// The sticky-directory rule for removing or renaming `child` out of `dir`: kPermission.
+Status CheckSticky(const Context& ctx, const Attr& dir, const Attr& child);
+bool IsOwnerOrRoot(const Context& ctx, const Attr& attr);
+
+// --- ops_common.cc: helpers ---
+uint64_t UsageOf(const Attr& attr);
+// kNotFound when absent.
+Result<Attr> LoadAttr(kv::Txn& txn, Ino ino);
+Status StoreAttr(kv::Txn& txn, Ino ino, const Attr& attr);
+// Validates a directory entry name: kInvalid (empty, '/', NUL), kNameTooLong.
+Status CheckName(std::string_view name);
+// Adds to the usage counters; when growing, checks the quotas first (kNoSpace).
+Status AddUsage(kv::Txn& txn, const OpEnv& env, int64_t space, int64_t inodes);
+// Removes the inode's attribute, symlink and xattrs; queues a file's chunks on
+// D<ino><length>; gives back its usage.
+Status DestroyInode(kv::Txn& txn, const OpEnv& env, Ino ino, const Attr& attr);
+// Drops one link of a non-directory: nlink-1 and ctime; at 0 the inode is
+// sustained (if open here: SS key) or destroyed. Writes or deletes the attr.
+Status DropLink(kv::Txn& txn, const OpEnv& env, Ino ino, Attr& attr, bool* sustained);
+// Decrements the references of every slice (K keys); appends those that no
+// longer have any reference to `freed`.
+Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<Slice>* freed);
+// Appends one record to chunk `index`.
+Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice);
+
+// --- ops_namespace.cc ---
+Result<Entry> DoLookup(kv::Txn& txn, const Context& ctx, Ino parent, std::string_view name);
+
+// What to create: mode holds the type bits; target for symlinks.
+struct CreateRequest {
+  Ino parent = 0;
+  std::string_view name;
+  uint32_t mode = 0;
+  uint32_t rdev = 0;
+  std::string_view target;
+};
+Result<Entry> DoCreate(kv::Txn& txn, const Context& ctx, const OpEnv& env,
+                       const CreateRequest& req, Ino ino);
+Result<Entry> DoLink(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, Ino new_parent,
+                     std::string_view new_name);
+// `sustained` is set when the last link went but the file is open here.
+Status DoUnlink(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
+                std::string_view name, bool* sustained, Ino* ino);
+Status DoRmdir(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
+               std::string_view name);
+
+// --- ops_rename.cc ---
+struct RenameResult {
+  bool sustained = false;  // the replaced file was kept for an open handle here
+  Ino replaced = 0;
+};
+Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
+                std::string_view name, Ino new_parent, std::string_view new_name, uint32_t flags,
+                RenameResult* result);
+
+// --- ops_attr.cc ---
+Result<Attr> DoSetAttr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
+                       const SetAttrRequest& req);
+Result<std::vector<DirEntry>> DoReadDir(kv::Txn& txn, const Context& ctx, Ino dir,
+                                        bool with_attr, std::string_view start_after,
+                                        size_t limit);
+Result<std::string> DoGetXattr(kv::Txn& txn, const Context& ctx, Ino ino, std::string_view name);
+Status DoSetXattr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
+                  std::string_view name, std::string_view value, int flags);
+Result<std::vector<std::string>> DoListXattr(kv::Txn& txn, const Context& ctx, Ino ino);
+Status DoRemoveXattr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
+                     std::string_view name);
+
+// --- ops_file.cc ---
+Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
+                        uint64_t length, std::vector<Slice>* freed);
+Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, int mode,
+                   uint64_t offset, uint64_t length);
+Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
+                    Timespec mtime);
+Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
+// Frees the chunks of one queued deleted file and its D key.
+Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed);
+// Destroys an inode whose nlink is 0 (after its last Close or at session end)
+// and removes its SS key. No-op when the inode is gone or linked again.
+Status DoReleaseInode(kv::Txn& txn, const OpEnv& env, Ino ino);
+
+}  // namespace tessera::meta

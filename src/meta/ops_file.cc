@@ -1,0 +1,169 @@
+// File data: slices, truncate, fallocate, and freeing the data of deleted files.
+//
+// Data is never rewritten in place. Shrinking a file drops the chunks wholly
+// past the new length and covers the rest of the old data inside the boundary
+// chunk with a hole record (slice id 0), so that growing the file again reads
+// zeros; punching and zeroing append hole records the same way.
+#include <unistd.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "meta/keys.h"
+#include "meta/ops.h"
+#include "meta/records.h"
+
+namespace tessera::meta {
+namespace {
+
+constexpr uint64_t kMaxFileSize = 1ull << 57;
+
+Status CheckWritableFile(const Context& ctx, const Attr& attr, Ino ino) {
+  if (attr.IsDir()) return Status(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
+  if (!attr.IsFile()) {
+    return Status(Code::kInvalid, "inode " + std::to_string(ino) + " is not a regular file");
+  }
+  return CheckAccess(ctx, attr, W_OK);
+}
+
+// Appends hole records over [begin, end) of the file, one per chunk touched.
+Status AppendHoles(kv::Txn& txn, Ino ino, uint64_t begin, uint64_t end) {
+  while (begin < end) {
+    uint32_t index = static_cast<uint32_t>(begin / kChunkSize);
+    uint64_t chunk_end = (static_cast<uint64_t>(index) + 1) * kChunkSize;
+    uint64_t stop = std::min(end, chunk_end);
+    Slice hole;
+    hole.pos = static_cast<uint32_t>(begin % kChunkSize);
+    hole.len = static_cast<uint32_t>(stop - begin);
+    RETURN_IF_ERROR(AppendSlice(txn, ino, index, hole));
+    begin = stop;
+  }
+  return Status::Ok();
+}
+
+Status UpdateLength(kv::Txn& txn, const OpEnv& env, Attr* attr, uint64_t length) {
+  Attr next = *attr;
+  next.length = length;
+  int64_t delta = static_cast<int64_t>(UsageOf(next)) - static_cast<int64_t>(UsageOf(*attr));
+  RETURN_IF_ERROR(AddUsage(txn, env, delta, 0));
+  attr->length = length;
+  return Status::Ok();
+}
+
+// Deletes every chunk of `ino` from index `first` on and drops its slices.
+Status DropChunksFrom(kv::Txn& txn, Ino ino, uint64_t first, std::vector<Slice>* freed) {
+  std::string prefix = keys::ChunkPrefix(ino);
+  std::string end = kv::PrefixEnd(prefix);
+  if (first > std::numeric_limits<uint32_t>::max()) return Status::Ok();
+  std::string begin = keys::Chunk(ino, static_cast<uint32_t>(first));
+  ASSIGN_OR_RETURN(auto kvs, txn.Scan(begin, end));
+  if (kvs.empty()) return Status::Ok();
+  std::vector<Slice> slices;
+  for (auto& [key, value] : kvs) {
+    auto records = DecodeSliceRecords(value);
+    slices.insert(slices.end(), records.begin(), records.end());
+  }
+  RETURN_IF_ERROR(txn.DeleteRange(begin, end));
+  return DerefSlices(txn, slices, freed);
+}
+
+}  // namespace
+
+Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
+                        uint64_t length, std::vector<Slice>* freed) {
+  freed->clear();
+  if (length > kMaxFileSize) return Err(Code::kTooBig, "length past the maximum file size");
+  ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
+  RETURN_IF_ERROR(CheckWritableFile(ctx, attr, ino));
+  uint64_t old = attr.length;
+  if (length < old) {
+    uint64_t boundary = length / kChunkSize;
+    uint64_t in_chunk = length % kChunkSize;
+    RETURN_IF_ERROR(DropChunksFrom(txn, ino, in_chunk == 0 ? boundary : boundary + 1, freed));
+    if (in_chunk != 0) {
+      ASSIGN_OR_RETURN(auto chunk, txn.Get(keys::Chunk(ino, static_cast<uint32_t>(boundary))));
+      uint64_t stop = std::min(old, (boundary + 1) * kChunkSize);
+      if (chunk) RETURN_IF_ERROR(AppendHoles(txn, ino, length, stop));
+    }
+  }
+  RETURN_IF_ERROR(UpdateLength(txn, env, &attr, length));
+  attr.mtime = attr.ctime = env.now;
+  RETURN_IF_ERROR(StoreAttr(txn, ino, attr));
+  return attr;
+}
+
+Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, int mode,
+                   uint64_t offset, uint64_t length) {
+  if (length == 0) return Status(Code::kInvalid, "fallocate of length 0");
+  if (mode & ~(kFallocKeepSize | kFallocPunchHole | kFallocZeroRange)) {
+    return Status(Code::kNotSupported, "fallocate mode " + std::to_string(mode));
+  }
+  bool punch = mode & kFallocPunchHole;
+  bool zero = mode & kFallocZeroRange;
+  bool keep = mode & kFallocKeepSize;
+  if (punch && !keep) return Status(Code::kInvalid, "PUNCH_HOLE needs KEEP_SIZE");
+  if (punch && zero) return Status(Code::kInvalid, "PUNCH_HOLE with ZERO_RANGE");
+  if (offset > kMaxFileSize || length > kMaxFileSize - offset) {
+    return Status(Code::kTooBig, "fallocate past the maximum file size");
+  }
+  uint64_t end = offset + length;
+  ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
+  RETURN_IF_ERROR(CheckWritableFile(ctx, attr, ino));
+  if (punch || zero) {
+    // Past the current length the file reads as zeros already.
+    uint64_t stop = std::min(end, attr.length);
+    if (offset < stop) RETURN_IF_ERROR(AppendHoles(txn, ino, offset, stop));
+  }
+  if (!keep && end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
+  attr.mtime = attr.ctime = env.now;
+  return StoreAttr(txn, ino, attr);
+}
+
+Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
+                    Timespec mtime) {
+  if (static_cast<uint64_t>(slice.pos) + slice.len > kChunkSize) {
+    return Status(Code::kInvalid, "slice record past the end of its chunk");
+  }
+  ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
+  if (attr.IsDir()) return Status(Code::kIsDir, "write to a directory");
+  if (!attr.IsFile()) return Status(Code::kInvalid, "write to a non-regular file");
+  RETURN_IF_ERROR(AppendSlice(txn, ino, index, slice));
+  uint64_t end = static_cast<uint64_t>(index) * kChunkSize + slice.pos + slice.len;
+  if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
+  attr.mtime = attr.ctime = mtime;
+  attr.mode &= ~S_ISUID;
+  if (attr.mode & S_IXGRP) attr.mode &= ~S_ISGID;
+  return StoreAttr(txn, ino, attr);
+}
+
+Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index) {
+  ASSIGN_OR_RETURN(auto v, txn.Get(keys::Chunk(ino, index)));
+  if (!v) return std::vector<Slice>();
+  bool ok = true;
+  std::vector<Slice> slices = DecodeSliceRecords(*v, &ok);
+  if (!ok) {
+    return Err(Code::kCorrupt, "chunk " + std::to_string(index) + " of inode " +
+                                   std::to_string(ino) + ": " + std::to_string(v->size()) +
+                                   " bytes is not a whole number of slice records");
+  }
+  return slices;
+}
+
+Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed) {
+  freed->clear();
+  ASSIGN_OR_RETURN(auto queued, txn.Get(del_key));
+  if (!queued) return Status::Ok();  // another client got here first
+  RETURN_IF_ERROR(DropChunksFrom(txn, ino, 0, freed));
+  return txn.Delete(del_key);
+}
+
+Status DoReleaseInode(kv::Txn& txn, const OpEnv& env, Ino ino) {
+  RETURN_IF_ERROR(txn.Delete(keys::Sustained(env.sid, ino)));
+  ASSIGN_OR_RETURN(auto v, txn.Get(keys::Attr(ino)));
+  if (!v) return Status::Ok();
+  ASSIGN_OR_RETURN(Attr attr, DecodeAttr(*v));
+  if (attr.nlink > 0) return Status::Ok();
+  return DestroyInode(txn, env, ino, attr);
+}
+
+}  // namespace tessera::meta

@@ -1,0 +1,267 @@
+// Vfs file I/O: handles, per-inode write sessions, reads through the chunk
+// reader, and the commit of finished slices to meta.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/logging.h"
+#include "vfs/vfs.h"
+#include "vfs/vfs_internal.h"
+
+namespace tessera::vfs {
+
+uint64_t Vfs::AddHandle(std::shared_ptr<Handle> h) {
+  std::lock_guard lock(handles_mu_);
+  uint64_t fh = next_fh_++;
+  handles_[fh] = std::move(h);
+  return fh;
+}
+
+Result<std::shared_ptr<Vfs::Handle>> Vfs::GetHandle(uint64_t fh) {
+  std::lock_guard lock(handles_mu_);
+  auto it = handles_.find(fh);
+  if (it == handles_.end()) return Err(Code::kBadHandle, "unknown file handle");
+  return it->second;
+}
+
+std::shared_ptr<Vfs::FileState> Vfs::FindFile(Ino ino) {
+  std::lock_guard lock(files_mu_);
+  auto it = files_.find(ino);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Vfs::FileState> Vfs::AcquireFile(Ino ino, const Attr& attr) {
+  std::shared_ptr<FileState> f;
+  {
+    std::lock_guard lock(files_mu_);
+    auto& slot = files_[ino];
+    if (!slot) slot = std::make_shared<FileState>();
+    f = slot;
+    f->refs++;
+  }
+  std::lock_guard lock(f->mu);
+  if (f->writers.empty()) {
+    // Close-to-open: what another client closed is visible on this open.
+    f->length = attr.length;
+    f->chunks.clear();
+  }
+  return f;
+}
+
+void Vfs::ReleaseFile(Ino ino) {
+  std::lock_guard lock(files_mu_);
+  auto it = files_.find(ino);
+  if (it != files_.end() && --it->second->refs == 0) files_.erase(it);
+}
+
+Status Vfs::CommitLocked(Ino ino, FileState& f) {
+  Status first;
+  for (auto it = f.writers.begin(); it != f.writers.end(); it = f.writers.erase(it)) {
+    uint32_t index = it->first;
+    auto slice = it->second->Finish();
+    Status s;
+    if (!slice.has_value()) {
+      s = slice.error();
+    } else if (slice->len > 0) {
+      s = meta_->WriteSlice(ino, index, *slice, SystemClock().Now());
+      auto cached = f.chunks.find(index);
+      if (s.ok() && cached != f.chunks.end()) cached->second.push_back(*slice);
+    }
+    if (!s.ok()) {
+      TLOG(kError) << "inode " << ino << " chunk " << index
+                   << ": write could not be committed: " << s.ToString();
+      f.chunks.erase(index);
+      if (first.ok()) first = Status(Code::kIO, s.message());
+    }
+  }
+  return first;
+}
+
+Result<const std::vector<Slice>*> Vfs::ChunkLocked(Ino ino, FileState& f, uint32_t index) {
+  auto it = f.chunks.find(index);
+  if (it == f.chunks.end()) {
+    ASSIGN_OR_RETURN(auto slices, meta_->ReadChunk(ino, index));
+    it = f.chunks.emplace(index, std::move(slices)).first;
+  }
+  return &it->second;
+}
+
+Result<std::pair<Entry, uint64_t>> Vfs::Create(const Context& ctx, Ino parent,
+                                               const std::string& name, uint32_t mode,
+                                               int flags) {
+  auto made = meta_->Mknod(ctx, parent, name, S_IFREG | (mode & 07777), 0);
+  Entry entry;
+  if (made.has_value()) {
+    entry = *made;
+    // The creator may open what it created whatever the new mode says.
+    ASSIGN_OR_RETURN(entry.attr, meta_->Open(Context{}, entry.ino, flags & ~O_TRUNC));
+  } else if (made.error().code() == Code::kExists && !(flags & O_EXCL)) {
+    ASSIGN_OR_RETURN(entry, meta_->Lookup(ctx, parent, name));
+    if (entry.attr.IsDir()) return Err(Code::kIsDir, name + " is a directory");
+    ASSIGN_OR_RETURN(uint64_t fh, Open(ctx, entry.ino, flags));
+    ASSIGN_OR_RETURN(entry.attr, GetAttr(entry.ino));
+    return std::make_pair(entry, fh);
+  } else {
+    return Err(made.error());
+  }
+  auto h = std::make_shared<Handle>();
+  h->ino = entry.ino;
+  h->flags = flags;
+  h->file = AcquireFile(entry.ino, entry.attr);
+  return std::make_pair(entry, AddHandle(std::move(h)));
+}
+
+Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
+  ASSIGN_OR_RETURN(Attr attr, meta_->Open(ctx, ino, flags));
+  auto h = std::make_shared<Handle>();
+  h->ino = ino;
+  h->flags = flags;
+  if (attr.IsFile()) {
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+      Status s;
+      if (auto f = FindFile(ino)) {
+        std::lock_guard lock(f->mu);
+        s = CommitLocked(ino, *f);
+      }
+      auto truncated = s.ok() ? meta_->Truncate(ctx, ino, 0) : Result<Attr>(Err(s));
+      if (!truncated.has_value()) {
+        (void)meta_->Close(ino);
+        return Err(truncated.error());
+      }
+      attr = *truncated;
+      Kick();
+    }
+    h->file = AcquireFile(ino, attr);
+  }
+  return AddHandle(std::move(h));
+}
+
+Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
+  ASSIGN_OR_RETURN(auto h, GetHandle(fh));
+  if (!h->file) return Err(Code::kIsDir, "not a regular file");
+  FileState& f = *h->file;
+  size_t done = 0;
+  while (done < size) {
+    uint64_t pos = offset + done;
+    uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
+    uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
+    std::vector<Slice> slices;
+    size_t n;
+    {
+      std::lock_guard lock(f.mu);
+      // A read sees this mount's own writes: commit them first.
+      RETURN_IF_ERROR(CommitLocked(h->ino, f));
+      if (pos >= f.length) break;
+      n = std::min<uint64_t>({size - done, kChunkSize - in_chunk, f.length - pos});
+      ASSIGN_OR_RETURN(const std::vector<Slice>* cached, ChunkLocked(h->ino, f, index));
+      slices = *cached;
+    }
+    Status s = reader_.Read(slices, in_chunk, n, out + done);
+    if (!s.ok()) {
+      TLOG(kError) << "read of inode " << h->ino << " at " << pos << " failed: " << s.ToString();
+      return Err(Code::kIO, s.message());
+    }
+    done += n;
+  }
+  return done;
+}
+
+Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
+  ASSIGN_OR_RETURN(auto h, GetHandle(fh));
+  if (!h->file) return Err(Code::kIsDir, "not a regular file");
+  if ((h->flags & O_ACCMODE) == O_RDONLY) return Err(Code::kBadHandle, "file not open for writing");
+  FileState& f = *h->file;
+  std::lock_guard lock(f.mu);
+  if (h->flags & O_APPEND) offset = f.length;
+  if (offset + data.size() > (1ull << 57)) return Err(Code::kTooBig, "file too large");
+  size_t done = 0;
+  while (done < data.size()) {
+    uint64_t pos = offset + done;
+    uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
+    uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
+    size_t n = std::min<uint64_t>(data.size() - done, kChunkSize - in_chunk);
+    auto& w = f.writers[index];
+    if (w && !w->CanWrite(in_chunk, n)) {
+      auto slice = w->Finish();
+      Status s = slice.has_value() ? meta_->WriteSlice(h->ino, index, *slice, SystemClock().Now())
+                                   : slice.error();
+      w.reset();
+      if (!s.ok()) {
+        f.writers.erase(index);
+        f.chunks.erase(index);
+        return Err(Code::kIO, s.message());
+      }
+      auto cached = f.chunks.find(index);
+      if (cached != f.chunks.end()) cached->second.push_back(*slice);
+    }
+    if (!w) {
+      auto id = meta_->NewSliceId();
+      if (!id.has_value()) {
+        f.writers.erase(index);
+        return Err(id.error());
+      }
+      w = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, in_chunk);
+    }
+    Status s = w->Write(in_chunk, data.substr(done, n));
+    if (!s.ok()) {
+      TLOG(kError) << "write of inode " << h->ino << " at " << pos << " failed: " << s.ToString();
+      f.writers.erase(index);
+      return Err(Code::kIO, s.message());
+    }
+    done += n;
+    f.length = std::max<uint64_t>(f.length, pos + n);
+  }
+  return done;
+}
+
+Status Vfs::Flush(uint64_t fh) {
+  ASSIGN_OR_RETURN(auto h, GetHandle(fh));
+  if (!h->file) return {};
+  std::lock_guard lock(h->file->mu);
+  return CommitLocked(h->ino, *h->file);
+}
+
+Status Vfs::Fsync(uint64_t fh) {
+  // Blocks are durable when Put returns and a committed slice is durable in
+  // the engine, so committing is all fsync needs.
+  return Flush(fh);
+}
+
+Status Vfs::Release(uint64_t fh) {
+  std::shared_ptr<Handle> h;
+  {
+    std::lock_guard lock(handles_mu_);
+    auto it = handles_.find(fh);
+    if (it == handles_.end()) return Err(Code::kBadHandle, "unknown file handle");
+    h = it->second;
+    handles_.erase(it);
+  }
+  Status first;
+  if (h->file) {
+    {
+      std::lock_guard lock(h->file->mu);
+      first = CommitLocked(h->ino, *h->file);
+    }
+    ReleaseFile(h->ino);
+    Status s = meta_->Close(h->ino);
+    if (!s.ok() && first.ok()) first = s;
+    Kick();
+  }
+  return first;
+}
+
+Status Vfs::Fallocate(const Context& ctx, uint64_t fh, int mode, uint64_t offset,
+                      uint64_t length) {
+  ASSIGN_OR_RETURN(auto h, GetHandle(fh));
+  if (!h->file) return Err(Code::kIsDir, "not a regular file");
+  std::lock_guard lock(h->file->mu);
+  RETURN_IF_ERROR(CommitLocked(h->ino, *h->file));
+  RETURN_IF_ERROR(meta_->Fallocate(ctx, h->ino, mode, offset, length));
+  ASSIGN_OR_RETURN(Attr attr, meta_->GetAttr(h->ino));
+  h->file->length = attr.length;
+  h->file->chunks.clear();
+  return {};
+}
+
+}  // namespace tessera::vfs

@@ -1,0 +1,36 @@
+// Private state of a Vfs: open files and handles. Included only by vfs/*.cc.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "vfs/vfs.h"
+
+namespace tessera::vfs {
+
+// One per inode that this mount has open; shared by all of its handles.
+struct Vfs::FileState {
+  std::mutex mu;
+  int refs = 0;         // guarded by Vfs::files_mu_
+  uint64_t length = 0;  // the length including writes not yet committed
+  // The current write session of each chunk with uncommitted data.
+  std::map<uint32_t, std::unique_ptr<chunk::SliceWriter>> writers;
+  // Slice records of chunks read so far; refreshed when the file is opened.
+  std::map<uint32_t, std::vector<Slice>> chunks;
+};
+
+struct Vfs::Handle {
+  Ino ino = 0;
+  int flags = 0;
+  bool is_dir = false;
+  std::shared_ptr<FileState> file;  // regular files only
+
+  // Directories: the listing snapshot taken at offset 0.
+  std::mutex mu;
+  bool loaded = false;
+  std::vector<DirItem> items;
+};
+
+}  // namespace tessera::vfs

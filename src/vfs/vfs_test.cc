@@ -1,0 +1,181 @@
+// Vfs over the in-memory engine and store: the POSIX behaviour that sits
+// above meta/ and chunk/ (handles, buffered writes, freeing data).
+#include "vfs/vfs.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "kv/engine.h"
+
+namespace tessera::vfs {
+namespace {
+
+class VfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = object::NewMemStore();
+    store_ = store.get();
+    auto m = meta::NewMeta(kv::NewMemEngine());
+    meta::Settings s;
+    s.name = "vol";
+    s.block_size = 64 << 10;
+    ASSERT_TRUE(m->Format(s, false).ok());
+    Options o;
+    o.cleanup_interval_ms = 20;
+    vfs_ = std::make_unique<Vfs>(std::move(m), std::move(store), s, o);
+    meta::SessionInfo info;
+    info.host = "test";
+    ASSERT_TRUE(vfs_->Start(info).ok());
+  }
+  void TearDown() override { EXPECT_TRUE(vfs_->Shutdown().ok()); }
+
+  uint64_t CreateFile(const std::string& name, int flags = O_RDWR) {
+    auto r = vfs_->Create(ctx_, meta::kRootIno, name, 0644, flags | O_CREAT);
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r->second;
+  }
+  std::string ReadAll(uint64_t fh, size_t n) {
+    std::string out(n, '\0');
+    auto r = vfs_->Read(fh, 0, n, out.data());
+    EXPECT_TRUE(r.has_value());
+    out.resize(r.value_or(0));
+    return out;
+  }
+  size_t Objects() {
+    auto all = object::ListAll(*store_, "vol/");
+    return all.has_value() ? all->size() : 0;
+  }
+
+  meta::Context ctx_;
+  object::ObjectStore* store_ = nullptr;
+  std::unique_ptr<Vfs> vfs_;
+};
+
+TEST_F(VfsTest, ReadSeesOwnUnflushedWrites) {
+  uint64_t fh = CreateFile("f");
+  ASSERT_TRUE(vfs_->Write(fh, 0, "hello world").has_value());
+  EXPECT_EQ(ReadAll(fh, 100), "hello world");
+  ASSERT_TRUE(vfs_->Write(fh, 6, "tessera").has_value());
+  EXPECT_EQ(ReadAll(fh, 100), "hello tessera");
+  auto attr = vfs_->GetAttr(vfs_->Lookup(ctx_, meta::kRootIno, "f")->ino);
+  EXPECT_EQ(attr->length, 13u);
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+}
+
+TEST_F(VfsTest, RandomWritesMatchAModel) {
+  uint64_t fh = CreateFile("r");
+  std::string model;
+  std::mt19937 rng(5);
+  for (int i = 0; i < 300; ++i) {
+    size_t off = rng() % (300 << 10), len = 1 + rng() % (100 << 10);
+    std::string data(len, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    ASSERT_TRUE(vfs_->Write(fh, off, data).has_value());
+    if (model.size() < off + len) model.resize(off + len, '\0');
+    model.replace(off, len, data);
+    if (i % 7 == 0) {
+      ASSERT_TRUE(vfs_->Flush(fh).ok());
+    }
+  }
+  EXPECT_EQ(ReadAll(fh, model.size() + 10), model);
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto again = vfs_->Open(ctx_, vfs_->Lookup(ctx_, meta::kRootIno, "r")->ino, O_RDONLY);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ReadAll(*again, model.size()), model);
+  EXPECT_TRUE(vfs_->Release(*again).ok());
+}
+
+TEST_F(VfsTest, AppendAndTruncateOnOpen) {
+  uint64_t fh = CreateFile("a", O_WRONLY | O_APPEND);
+  ASSERT_TRUE(vfs_->Write(fh, 0, "one").has_value());
+  ASSERT_TRUE(vfs_->Write(fh, 0, "two").has_value());  // O_APPEND ignores the offset
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "a")->ino;
+  auto rd = vfs_->Open(ctx_, ino, O_RDONLY);
+  EXPECT_EQ(ReadAll(*rd, 10), "onetwo");
+  EXPECT_TRUE(vfs_->Release(*rd).ok());
+  auto tr = vfs_->Open(ctx_, ino, O_RDWR | O_TRUNC);
+  ASSERT_TRUE(tr.has_value());
+  EXPECT_EQ(ReadAll(*tr, 10), "");
+  EXPECT_EQ(vfs_->GetAttr(ino)->length, 0u);
+  EXPECT_TRUE(vfs_->Release(*tr).ok());
+}
+
+TEST_F(VfsTest, ExclusiveCreateOfExistingNameFails) {
+  uint64_t fh = CreateFile("x");
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+  auto r = vfs_->Create(ctx_, meta::kRootIno, "x", 0644, O_CREAT | O_EXCL | O_RDWR);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kExists);
+}
+
+TEST_F(VfsTest, WriteOnReadOnlyHandleFails) {
+  uint64_t fh = CreateFile("ro");
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+  auto rd = vfs_->Open(ctx_, vfs_->Lookup(ctx_, meta::kRootIno, "ro")->ino, O_RDONLY);
+  auto w = vfs_->Write(*rd, 0, "x");
+  ASSERT_FALSE(w.has_value());
+  EXPECT_EQ(w.error().ToErrno(), EBADF);
+  EXPECT_TRUE(vfs_->Release(*rd).ok());
+}
+
+TEST_F(VfsTest, UnlinkedOpenFileKeepsDataUntilRelease) {
+  uint64_t fh = CreateFile("gone");
+  std::string data(300 << 10, 'z');
+  ASSERT_TRUE(vfs_->Write(fh, 0, data).has_value());
+  ASSERT_TRUE(vfs_->Flush(fh).ok());
+  size_t blocks = Objects();
+  EXPECT_EQ(blocks, 5u);  // 300 KiB in 64 KiB blocks
+  ASSERT_TRUE(vfs_->Unlink(ctx_, meta::kRootIno, "gone").ok());
+  EXPECT_EQ(ReadAll(fh, data.size()), data);
+  EXPECT_EQ(Objects(), blocks);
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  for (int i = 0; i < 200 && Objects() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Objects(), 0u);
+}
+
+TEST_F(VfsTest, InfoXattrNamesTheObjects) {
+  uint64_t fh = CreateFile("i");
+  ASSERT_TRUE(vfs_->Write(fh, 0, std::string(100 << 10, 'q')).has_value());
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "i")->ino;
+  auto info = vfs_->GetXattr(ctx_, ino, kInfoXattr);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_NE(info->find("\"objects\":2"), std::string::npos) << *info;
+  EXPECT_NE(info->find("vol/chunks/0/0/"), std::string::npos) << *info;
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+}
+
+TEST_F(VfsTest, ReadDirSnapshotIsStable) {
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(vfs_->Release(CreateFile("e" + std::to_string(i))).ok());
+  auto dh = vfs_->OpenDir(ctx_, meta::kRootIno);
+  ASSERT_TRUE(dh.has_value());
+  auto first = vfs_->ReadDir(ctx_, *dh, 0, 20);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->size(), 20u);
+  EXPECT_EQ((*first)[0].name, ".");
+  EXPECT_EQ((*first)[1].name, "..");
+  // Changes after the snapshot do not shift offsets.
+  ASSERT_TRUE(vfs_->Unlink(ctx_, meta::kRootIno, "e0").ok());
+  EXPECT_TRUE(vfs_->Release(CreateFile("a-new")).ok());
+  std::set<std::string> names;
+  for (auto& d : *first) names.insert(d.name);
+  uint64_t off = first->back().next_offset;
+  while (true) {
+    auto more = vfs_->ReadDir(ctx_, *dh, off, 20);
+    ASSERT_TRUE(more.has_value());
+    if (more->empty()) break;
+    for (auto& d : *more) EXPECT_TRUE(names.insert(d.name).second) << d.name;
+    off = more->back().next_offset;
+  }
+  EXPECT_EQ(names.size(), 52u);
+  EXPECT_TRUE(vfs_->ReleaseDir(*dh).ok());
+}
+
+}  // namespace
+}  // namespace tessera::vfs

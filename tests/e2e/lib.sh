@@ -1,0 +1,71 @@
+# Shared set-up for end-to-end tests: a fresh SQLite + local-directory volume
+# in a temporary directory, mounted through FUSE with the real binary.
+# Source it from a test script; it unmounts and cleans up on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TESSERA=${TESSERA:-$ROOT/build/tessera}
+FSX=${FSX:-$ROOT/build/tests/fsx}
+METAOPS=${METAOPS:-$ROOT/build/tests/metaops}
+WORK=$(mktemp -d /tmp/tessera-e2e.XXXXXX)
+META="sqlite3://$WORK/meta.db"
+BUCKET="$WORK/blocks"
+MNT="$WORK/mnt"
+VOLUME=testvol
+mkdir -p "$MNT"
+
+cleanup() {
+  local rc=$?
+  if mountpoint -q "$MNT" 2>/dev/null; then
+    "$TESSERA" umount "$MNT" >/dev/null 2>&1 || umount -l "$MNT" 2>/dev/null || true
+  fi
+  if [ $rc -ne 0 ] && [ -f "$WORK/mount.log" ]; then
+    echo "--- last lines of the mount log:" >&2
+    tail -n 30 "$WORK/mount.log" >&2
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# check DESCRIPTION COMMAND...: runs the command, fails the test naming DESCRIPTION.
+check() {
+  local what=$1
+  shift
+  "$@" || fail "$what"
+}
+
+# expect_eq DESCRIPTION GOT WANT
+expect_eq() {
+  [ "$2" == "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+format_volume() { "$TESSERA" format "$META" "$VOLUME" --storage file --bucket "$BUCKET" "$@" >/dev/null; }
+mount_volume() { "$TESSERA" mount "$META" "$MNT" --background --log "$WORK/mount.log" "$@" >/dev/null; }
+umount_volume() { "$TESSERA" umount "$MNT"; }
+remount_volume() {
+  umount_volume
+  mount_volume "$@"
+}
+# Number of block objects in the bucket.
+count_objects() { find "$BUCKET" -type f -path "*/chunks/*" | wc -l; }
+# A field of the usage section of `tessera status`.
+usage_of() { "$TESSERA" status "$META" | grep "\"$1\"" | head -1 | tr -dc '0-9'; }
+
+# Polls COMMAND until it succeeds or SECONDS pass.
+wait_until() {
+  local seconds=$1
+  shift
+  for _ in $(seq $((seconds * 10))); do
+    if "$@"; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+pass() { echo "PASS: $(basename "$0")"; }
