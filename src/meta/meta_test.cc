@@ -4,10 +4,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <limits>
 #include <set>
 #include <thread>
 
 #include "meta/meta_test_util.h"
+#include "meta/records.h"
 
 namespace tessera::meta {
 namespace {
@@ -203,6 +205,14 @@ TEST_P(NamespaceTest, HardLinksCountLinks) {
   EXPECT_EQ(meta_->Lookup(root_, kRootIno, "c")->ino, f);
   ASSERT_OK(meta_->Unlink(root_, kRootIno, "c"));
   EXPECT_CODE(meta_->GetAttr(f), Code::kNotFound);
+}
+
+TEST_P(NamespaceTest, LinkCountOverflow) {
+  Ino f = MkFile(kRootIno, "f");
+  Attr attr = AttrOf(f);
+  attr.nlink = std::numeric_limits<uint32_t>::max();
+  RawSet(keys::Attr(f), EncodeAttr(attr));
+  EXPECT_CODE(meta_->Link(root_, f, kRootIno, "g"), Code::kTooManyLinks);
 }
 
 TEST_P(NamespaceTest, UnlinkErrors) {

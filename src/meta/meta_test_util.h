@@ -102,13 +102,15 @@ class MetaTest : public ::testing::TestWithParam<EngineKind> {
     return c;
   }
 
-  Ino MkFile(Ino parent, std::string_view name, uint32_t mode = 0644, const Context* ctx = nullptr) {
+  Ino MkFile(Ino parent, std::string_view name, uint32_t mode = 0644,
+             const Context* ctx = nullptr) {
     auto e = meta_->Mknod(ctx ? *ctx : root_, parent, name, S_IFREG | mode, 0);
     EXPECT_TRUE(e.has_value()) << name << ": " << e.error().ToString();
     return e ? e->ino : 0;
   }
 
-  Ino MkDir(Ino parent, std::string_view name, uint32_t mode = 0755, const Context* ctx = nullptr) {
+  Ino MkDir(Ino parent, std::string_view name, uint32_t mode = 0755,
+            const Context* ctx = nullptr) {
     auto e = meta_->Mkdir(ctx ? *ctx : root_, parent, name, mode);
     EXPECT_TRUE(e.has_value()) << name << ": " << e.error().ToString();
     return e ? e->ino : 0;

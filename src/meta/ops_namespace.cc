@@ -142,7 +142,9 @@ Status DoUnlink(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   RETURN_IF_ERROR(CheckName(name));
   ASSIGN_OR_RETURN(Attr pattr, LoadParentDir(txn, parent));
   RETURN_IF_ERROR(CheckAccess(ctx, pattr, X_OK));
-  if (name == "." || name == "..") return Status(Code::kIsDir, "unlink of \"" + std::string(name) + "\"");
+  if (name == "." || name == "..") {
+    return Status(Code::kIsDir, "unlink of \"" + std::string(name) + "\"");
+  }
   ASSIGN_OR_RETURN(auto d, LoadDentry(txn, parent, name));
   if (!d) return NoEntry(parent, name);
   RETURN_IF_ERROR(CheckAccess(ctx, pattr, W_OK));

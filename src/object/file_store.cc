@@ -133,20 +133,19 @@ class FileStore final : public ObjectStore {
       tmp = parent + "/" + UniqueTempName();
       fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       // ENOENT: a Delete removed the (empty) parent after we made it; make it again.
-      if (fd < 0 && (errno != ENOENT || attempt + 1 >= kRaceRetries)) {
-        return Status::FromErrno(errno, "cannot create " + tmp);
+      // EEXIST: another process (sharing the directory) picked the same name.
+      bool retry = errno == ENOENT || errno == EEXIST;
+      if (fd < 0 && (!retry || attempt + 1 >= kRaceRetries)) {
+        return Status::FromErrno(
+            errno, "put of object " + std::string(key) + " in " + Describe() + ": create " + tmp);
       }
     }
     Fd file(fd);
-    int err = WriteAll(fd, data);
-    const char* what = "write";
-    if (err == 0 && ::fsync(fd) != 0) err = errno, what = "fsync";
-    if (err == 0 && file.Close() != 0) err = errno, what = "close";
-    if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno, what = "rename";
-    if (err != 0) {
+    Status st = WriteAndRename(file, tmp, path, data);
+    if (!st.ok()) {
       ::unlink(tmp.c_str());
-      return Status::FromErrno(err, std::string(what) + " of object " + std::string(key) + " in " +
-                                        Describe() + " failed");
+      return Status(st.code(), "put of object " + std::string(key) + " in " + Describe() +
+                                   " failed: " + st.message());
     }
     return SyncDir(parent);
   }
@@ -234,6 +233,16 @@ class FileStore final : public ObjectStore {
   Status OpenError(int err, std::string_view key) const {
     if (err == ENOENT || err == ENOTDIR) return NotFound(key);
     return Status::FromErrno(err, "open object " + std::string(key) + " in " + Describe());
+  }
+
+  // Fills the temporary file, makes it durable and moves it to its final name.
+  static Status WriteAndRename(Fd& file, const std::string& tmp, const std::string& path,
+                               std::string_view data) {
+    if (int err = WriteAll(file.get(), data); err != 0) return Status::FromErrno(err, "write");
+    if (::fsync(file.get()) != 0) return Status::FromErrno(errno, "fsync");
+    if (file.Close() != 0) return Status::FromErrno(errno, "close");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename");
+    return Status::Ok();
   }
 
   Status SyncDir(const std::string& dir) const {

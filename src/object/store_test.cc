@@ -250,6 +250,26 @@ TEST(FileStoreTest, TempFilesAreNeverListed) {
   EXPECT_EQ(store->Put("a//b", "no").code(), Code::kInvalid);
 }
 
+TEST(FileStoreTest, PutFailureNamesTheKeyAndLeavesNoTempFile) {
+  TempDir dir;
+  auto store = NewFileStore(dir.path());
+  ASSERT_TRUE(store->Create().ok());
+  ASSERT_TRUE(store->Put("v/a", "file").ok());
+  Status st = store->Put("v/a/b", "under a file");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kNotDir);
+  EXPECT_NE(st.message().find("v/a/b"), std::string::npos) << st.message();
+  st = store->Put("v", "over a directory");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("object v "), std::string::npos) << st.message();
+  size_t entries = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+    ++entries;
+  }
+  EXPECT_EQ(entries, 2u);  // v and v/a
+}
+
 TEST(FileStoreTest, DeleteRemovesEmptyDirectories) {
   TempDir dir;
   auto store = NewFileStore(dir.path() + "/");

@@ -106,19 +106,20 @@ void Vfs::Worker() {
 
 Result<Entry> Vfs::Lookup(const Context& ctx, Ino parent, const std::string& name) {
   ASSIGN_OR_RETURN(Entry e, meta_->Lookup(ctx, parent, name));
-  if (auto f = FindFile(e.ino)) {
-    std::lock_guard lock(f->mu);
-    if (!f->writers.empty()) e.attr.length = f->length;
-  }
+  OverlayPending(e.ino, &e.attr);
   return e;
+}
+
+void Vfs::OverlayPending(Ino ino, Attr* attr) {
+  if (auto f = FindFile(ino)) {
+    std::lock_guard lock(f->mu);
+    if (!f->writers.empty()) attr->length = f->length;
+  }
 }
 
 Result<Attr> Vfs::GetAttr(Ino ino) {
   ASSIGN_OR_RETURN(Attr attr, meta_->GetAttr(ino));
-  if (auto f = FindFile(ino)) {
-    std::lock_guard lock(f->mu);
-    if (!f->writers.empty()) attr.length = f->length;
-  }
+  OverlayPending(ino, &attr);
   return attr;
 }
 
@@ -140,7 +141,9 @@ Result<Attr> Vfs::SetAttr(const Context& ctx, Ino ino, const meta::SetAttrReques
     if (req.mask == 0) return attr;
   }
   if (req.mask == 0) return GetAttr(ino);
-  return meta_->SetAttr(ctx, ino, req);
+  ASSIGN_OR_RETURN(Attr attr, meta_->SetAttr(ctx, ino, req));
+  OverlayPending(ino, &attr);  // the kernel must not shrink a file being written
+  return attr;
 }
 
 Status Vfs::Access(const Context& ctx, Ino ino, int mask) { return meta_->Access(ctx, ino, mask); }
@@ -179,7 +182,9 @@ Status Vfs::Rename(const Context& ctx, Ino parent, const std::string& name, Ino 
 }
 
 Result<Entry> Vfs::Link(const Context& ctx, Ino ino, Ino new_parent, const std::string& new_name) {
-  return meta_->Link(ctx, ino, new_parent, new_name);
+  ASSIGN_OR_RETURN(Entry e, meta_->Link(ctx, ino, new_parent, new_name));
+  OverlayPending(e.ino, &e.attr);
+  return e;
 }
 
 Result<meta::FsStat> Vfs::StatFs() { return meta_->StatFs(); }
@@ -231,6 +236,11 @@ Result<std::string> Vfs::GetXattr(const Context& ctx, Ino ino, const std::string
 Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::string_view value,
                      int flags) {
   if (name == kInfoXattr) return Err(Code::kPermission, "tessera.info is read-only");
+  // POSIX ACLs must change the mode bits with them; until they are supported
+  // say so, and programs (cp -a, tar) fall back to chmod.
+  if (name.rfind("system.posix_acl_", 0) == 0) {
+    return Err(Code::kNotSupported, "POSIX ACLs are not supported");
+  }
   return meta_->SetXattr(ctx, ino, name, value, flags);
 }
 

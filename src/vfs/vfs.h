@@ -131,6 +131,9 @@ class Vfs {
   std::shared_ptr<FileState> AcquireFile(Ino ino, const Attr& attr);
   void ReleaseFile(Ino ino);
   std::shared_ptr<FileState> FindFile(Ino ino);
+  // Every attribute handed out must count writes not yet committed, or the
+  // kernel would cache a length that cuts them off.
+  void OverlayPending(Ino ino, Attr* attr);
   Result<std::shared_ptr<Handle>> GetHandle(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> h);
   // Finishes every write session of `f` and commits the slices. Caller holds f->mu.

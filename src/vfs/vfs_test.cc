@@ -66,6 +66,23 @@ TEST_F(VfsTest, ReadSeesOwnUnflushedWrites) {
   EXPECT_TRUE(vfs_->Release(fh).ok());
 }
 
+TEST_F(VfsTest, AttributesCountPendingWrites) {
+  // cp writes, then sets times: the reply must not report the old length.
+  uint64_t fh = CreateFile("p");
+  ASSERT_TRUE(vfs_->Write(fh, 0, std::string(6878, 'x')).has_value());
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "p")->ino;
+  meta::SetAttrRequest req;
+  req.mask = meta::kSetMtime;
+  req.mtime = {1000, 5};
+  auto attr = vfs_->SetAttr(ctx_, ino, req, std::nullopt);
+  ASSERT_TRUE(attr.has_value());
+  EXPECT_EQ(attr->length, 6878u);
+  EXPECT_EQ(attr->mtime, (Timespec{1000, 5}));
+  EXPECT_EQ(vfs_->Lookup(ctx_, meta::kRootIno, "p")->attr.length, 6878u);
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+  EXPECT_EQ(vfs_->GetAttr(ino)->length, 6878u);
+}
+
 TEST_F(VfsTest, RandomWritesMatchAModel) {
   uint64_t fh = CreateFile("r");
   std::string model;

@@ -27,7 +27,7 @@ expect_eq "used_space back to the start" "$(usage_of used_space)" "$base_space"
 expect_eq "used_inodes back to the start" "$(usage_of used_inodes)" "$base_inodes"
 
 # `tessera info` names the objects of a file, and they exist.
-head -c $((2 << 20 + 7)) /dev/urandom >"$MNT/c"
+head -c $(((2 << 20) + 7)) /dev/urandom >"$MNT/c"
 info=$("$TESSERA" info "$MNT/c")
 echo "$info" | grep -q '"inode"' || fail "info has no inode: $info"
 keys=$(echo "$info" | grep -o '"testvol/chunks/[^"]*"' | tr -d '"')

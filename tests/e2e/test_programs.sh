@@ -4,8 +4,9 @@ source "$(dirname "$0")/lib.sh"
 format_volume
 mount_volume
 
-# A source tree to copy around: this repository's sources.
-SRC="$ROOT/src"
+# A source tree to copy around: a snapshot of this repository's sources.
+SRC="$WORK/src"
+cp -a "$ROOT/src" "$SRC"
 
 # cp -a in, diff -r against the source.
 cp -a "$SRC" "$MNT/src"
