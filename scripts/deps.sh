@@ -8,7 +8,7 @@ PACKAGES=(
   libfuse3-dev fuse3
   libsqlite3-dev
   libgtest-dev libcli11-dev nlohmann-json3-dev
-  attr tar diffutils procps
+  attr tar diffutils procps bc
 )
 
 missing=()

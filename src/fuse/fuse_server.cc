@@ -57,9 +57,11 @@ Status CheckMountpoint(const std::string& mountpoint) {
 
 Status Serve(vfs::Vfs& vfs, const MountOptions& options,
              const std::function<void(const Status&)>& on_ready) {
-  // No default_permissions: vfs/meta check permissions for the caller.
+  // default_permissions: the kernel checks mode bits on every path walk,
+  // including over cached dentries, which a lookup handler never sees. meta/
+  // checks again for the calls that reach it (and for non-FUSE callers).
   std::vector<std::string> argv_s = {"tessera", "-o", "fsname=" + options.fsname, "-o",
-                                     "subtype=tessera"};
+                                     "subtype=tessera", "-o", "default_permissions"};
   for (const auto& o : options.fuse_options) {
     argv_s.push_back("-o");
     argv_s.push_back(o);

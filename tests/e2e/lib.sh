@@ -8,6 +8,7 @@ TESSERA=${TESSERA:-$ROOT/build/tessera}
 FSX=${FSX:-$ROOT/build/tests/fsx}
 METAOPS=${METAOPS:-$ROOT/build/tests/metaops}
 WORK=$(mktemp -d /tmp/tessera-e2e.XXXXXX)
+chmod 755 "$WORK"  # other users reach the mount in allow_other tests
 META="sqlite3://$WORK/meta.db"
 BUCKET="$WORK/blocks"
 MNT="$WORK/mnt"
