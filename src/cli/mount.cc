@@ -4,6 +4,7 @@
 // mounts it, and waits until the daemon reports over a pipe that the mount is
 // live (exit 0) or why it failed (the reason is printed, exit 1).
 #include <fcntl.h>
+#include <malloc.h>
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -53,6 +54,9 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
     ready(s);
     return s;
   };
+  // Blocks are megabytes: keep them on the heap rather than mmap/munmap (and
+  // zero-fault) every one.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
   auto engine = kv::OpenEngine(f.meta_url);
   if (!engine.has_value()) return fail(engine.error());
   auto m = meta::NewMeta(std::move(*engine));

@@ -65,6 +65,11 @@ class Engine {
 
   // Deletes every key. Only for tests and `format --force`.
   virtual Status Reset() = 0;
+
+  // Makes every transaction committed so far survive power loss, for
+  // engines whose commits only survive a process crash on their own (SQLite
+  // with synchronous=NORMAL). Called on fsync(2). Default: nothing to do.
+  virtual Status Sync() { return Status::Ok(); }
 };
 
 struct TxnOptions {

@@ -162,5 +162,20 @@ TEST(OpenEngineTest, SqliteUrls) {
   EXPECT_TRUE(Contains(bad.error().message(), "sync=sometimes")) << bad.error().message();
 }
 
+// With synchronous=NORMAL, Sync() checkpoints: the committed rows reach the
+// main database file, so a copy of that file alone (no WAL) holds them.
+TEST(SqliteEngineTest, SyncCheckpointsCommittedRowsIntoTheDatabaseFile) {
+  TempDir dir;
+  std::string path = dir.path() + "/meta.db";
+  auto engine = NewSqliteEngine(path, SqliteOptions{});
+  ASSERT_TRUE(engine.has_value());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Put(**engine, "k" + std::to_string(i), "v").ok());
+  ASSERT_TRUE((*engine)->Sync().ok());
+  std::filesystem::copy_file(path, dir.path() + "/copy.db");
+  auto copy = NewSqliteEngine(dir.path() + "/copy.db", SqliteOptions{});
+  ASSERT_TRUE(copy.has_value());
+  EXPECT_EQ(Read(**copy, "k49"), "v");
+}
+
 }  // namespace
 }  // namespace tessera::kv

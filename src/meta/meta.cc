@@ -401,6 +401,8 @@ class MetaImpl final : public Meta {
 
   // --- Background work ---
 
+  Status Sync() override { return engine_->Sync(); }
+
   Result<uint64_t> CleanupDeletedFiles() override {
     std::vector<std::string> queue;
     RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {

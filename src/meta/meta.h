@@ -217,6 +217,9 @@ class Meta {
   // sets mtime/ctime to `mtime`, clears suid/sgid as a write by non-root does.
   virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) = 0;
 
+  // Makes every committed change survive power loss (see kv::Engine::Sync).
+  virtual Status Sync() = 0;
+
   // --- Background work ---
   // Frees the data of deleted files (the D queue) whose last handle is closed.
   // Returns how many files were freed.

@@ -162,18 +162,21 @@ class FileStore final : public ObjectStore {
     if (offset >= size) return std::string();
     uint64_t n = size - offset;
     if (length >= 0 && static_cast<uint64_t>(length) < n) n = static_cast<uint64_t>(length);
-    std::string out(n, '\0');
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = ::pread(file.get(), out.data() + done, n - done, offset + done);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Err(Status::FromErrno(errno, "read " + path));
+    std::string out;
+    int err = 0;
+    // No zero-fill: pread overwrites the bytes (blocks are megabytes).
+    out.resize_and_overwrite(n, [&](char* buf, size_t cap) {
+      size_t done = 0;
+      while (done < cap) {
+        ssize_t r = ::pread(file.get(), buf + done, cap - done, static_cast<off_t>(offset + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) err = errno;
+        if (r <= 0) break;
+        done += static_cast<size_t>(r);
       }
-      if (r == 0) break;
-      done += static_cast<size_t>(r);
-    }
-    out.resize(done);
+      return done;
+    });
+    if (err != 0) return Err(Status::FromErrno(err, "read " + path));
     return out;
   }
 

@@ -223,9 +223,10 @@ Status Vfs::Flush(uint64_t fh) {
 }
 
 Status Vfs::Fsync(uint64_t fh) {
-  // Blocks are durable when Put returns and a committed slice is durable in
-  // the engine, so committing is all fsync needs.
-  return Flush(fh);
+  // Blocks are durable when Put returns; the slices are committed by Flush;
+  // Sync makes the commits themselves survive power loss.
+  RETURN_IF_ERROR(Flush(fh));
+  return meta_->Sync();
 }
 
 Status Vfs::Release(uint64_t fh) {
