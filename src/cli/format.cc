@@ -4,10 +4,12 @@
 #include <regex>
 
 #include "cli/commands.h"
+#include "cli/volume.h"
 #include "common/status.h"
 #include "kv/engine.h"
 #include "meta/meta.h"
-#include "object/store.h"
+#include "object/stack.h"
+#include "object/wrappers.h"
 
 namespace tessera::cli {
 namespace {
@@ -17,6 +19,10 @@ struct FormatFlags {
   std::string name;
   std::string storage = "file";
   std::string bucket = "~/.tessera/local";
+  std::string access_key;
+  std::string secret_key;
+  std::string compression = "none";
+  std::string rsa_key_file;
   uint32_t block_size_kib = 4096;
   uint64_t capacity_gib = 0;
   uint64_t inodes = 0;
@@ -70,7 +76,39 @@ void RunFormat(const FormatFlags& f) {
   s.block_size = bs << 10;
   s.capacity = f.capacity_gib << 30;
   s.inodes = f.inodes;
-  auto store = object::OpenStore(s.storage, s.bucket);
+  if (s.storage == "s3" && f.bucket == FormatFlags().bucket) {
+    Die("--bucket is required for storage s3, e.g. --bucket http://127.0.0.1:9000/mybucket");
+  }
+  s.checksum = "xxh3";
+  if (f.compression != "none" && f.compression != "lz4" && f.compression != "zstd") {
+    Die("--compress must be none, lz4 or zstd, got '" + f.compression + "'");
+  }
+  s.compression = f.compression;
+  if (!f.rsa_key_file.empty()) {
+    std::ifstream in(ExpandHome(f.rsa_key_file));
+    if (!in) Die("cannot read the RSA key " + f.rsa_key_file);
+    std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto wrapped = object::NewWrappedDataKey(pem, Env(kPassphraseEnv));
+    if (!wrapped.has_value()) {
+      Die("--encrypt-rsa-key " + f.rsa_key_file + ": " + wrapped.error().ToString() +
+          " (its passphrase comes from " + kPassphraseEnv + ")");
+    }
+    s.encrypt_key_wrapped = wrapped->wrapped_base64;
+    s.encrypt_private_pem = wrapped->private_pem;
+  }
+  if (s.storage == "s3") {
+    s.access_key = f.access_key.empty() ? Env("AWS_ACCESS_KEY_ID") : f.access_key;
+    std::string secret = f.secret_key.empty() ? Env("AWS_SECRET_ACCESS_KEY") : f.secret_key;
+    if (!secret.empty()) {
+      auto sealed = SealSecret(s, secret);
+      if (!sealed.has_value()) Die(sealed.error().ToString());
+      s.secret_key_sealed = *sealed;
+    }
+  }
+  auto config = StoreConfigFor(s);
+  if (!config.has_value()) Die(config.error().ToString());
+  config->retry_options.max_attempts = 3;  // a wrong endpoint should fail fast here
+  auto store = object::OpenVolumeStore(*config);
   if (!store.has_value()) Die(store.error().ToString());
   Status probe = ProbeStore(**store, s.name);
   if (!probe.ok()) {
@@ -93,10 +131,23 @@ void AddFormatCommand(CLI::App& app) {
       ->required();
   cmd->add_option("NAME", f->name, "volume name (3-63 of a-z 0-9 -); prefixes its objects")
       ->required();
-  cmd->add_option("--storage", f->storage, "object store type: file or mem")
+  cmd->add_option("--storage", f->storage, "object store type: file, s3 or mem")
       ->capture_default_str();
-  cmd->add_option("--bucket", f->bucket, "where blocks go: a directory for 'file'")
+  cmd->add_option("--bucket", f->bucket,
+                  "where blocks go: a directory for 'file'; for 's3' a URL such as "
+                  "http://127.0.0.1:9000/mybucket or https://mybucket.s3.us-east-1.amazonaws.com")
       ->capture_default_str();
+  cmd->add_option("--access-key", f->access_key,
+                  "S3 access key (default: $AWS_ACCESS_KEY_ID); stored in the settings");
+  cmd->add_option("--secret-key", f->secret_key,
+                  "S3 secret key (default: $AWS_SECRET_ACCESS_KEY); stored sealed, never in "
+                  "plain text; $AWS_SECRET_ACCESS_KEY at mount overrides it");
+  cmd->add_option("--compress", f->compression, "compress blocks: none, lz4 or zstd")
+      ->capture_default_str();
+  cmd->add_option("--encrypt-rsa-key", f->rsa_key_file,
+                  "PEM RSA private key: encrypt every block with AES-256-GCM under a data key "
+                  "wrapped by it; its passphrase comes from $TESSERA_RSA_PASSPHRASE at format "
+                  "and mount");
   cmd->add_option("--block-size", f->block_size_kib,
                   "block size in KiB: a power of two, 64..16384")
       ->capture_default_str();

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   tessera::cli::AddUmountCommand(app);
   tessera::cli::AddStatusCommand(app);
   tessera::cli::AddInfoCommand(app);
+  tessera::cli::AddObjbenchCommand(app);
   app.parse_complete_callback([&] {
     if (verbose) tessera::log::SetLevel(tessera::log::kDebug);
   });

@@ -18,11 +18,12 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/volume.h"
 #include "common/logging.h"
 #include "fuse/fuse_server.h"
 #include "kv/engine.h"
 #include "meta/meta.h"
-#include "object/store.h"
+#include "object/stack.h"
 #include "vfs/vfs.h"
 
 namespace tessera::cli {
@@ -68,8 +69,16 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
     }
     return fail(settings.error());
   }
-  auto store = object::OpenStore(settings->storage, settings->bucket);
+  auto config = StoreConfigFor(*settings);
+  if (!config.has_value()) return fail(config.error());
+  auto store = object::OpenVolumeStore(*config);
   if (!store.has_value()) return fail(store.error());
+  // A missing bucket or refused credentials stop the mount here, not at the first write.
+  auto listed = (*store)->List(settings->name + "/", "", 1);
+  if (!listed.has_value()) {
+    return fail(Status(listed.error().code(), "storage " + (*store)->Describe() +
+                                                  " is not usable: " + listed.error().message()));
+  }
   vfs::Options opts;
   opts.attr_timeout = f.attr_cache;
   opts.entry_timeout = f.entry_cache;

@@ -29,7 +29,7 @@ void RunStatus(const std::string& url) {
   auto sessions = m->ListSessions();
   if (!sessions.has_value()) Die(sessions.error().ToString());
   nlohmann::json j;
-  j["setting"] = nlohmann::json::parse(settings->ToJson());
+  j["setting"] = nlohmann::json::parse(settings->ToJson(/*redact=*/true));
   j["usage"] = {{"used_space", st->used_space},
                 {"used_inodes", st->used_inodes},
                 {"total_space", st->total_space},

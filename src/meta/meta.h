@@ -83,13 +83,19 @@ struct Settings {
   std::string storage = "file";  // object store type
   std::string bucket;            // directory, bucket URL, ...
   uint32_t block_size = 4u << 20;
-  std::string compression = "none";
+  std::string compression = "none";  // none, lz4, zstd
+  std::string checksum = "none";     // none, xxh3 (every new volume: xxh3)
+  std::string access_key;            // object store credentials, if stored
+  std::string secret_key_sealed;     // the secret key, sealed (never plain; see docs/formats.md)
+  std::string encrypt_key_wrapped;   // data key wrapped by the RSA key (base64); empty: off
+  std::string encrypt_private_pem;   // that RSA key, as given (passphrase-protected)
   int trash_days = 0;
   uint64_t capacity = 0;  // bytes; 0: unlimited
   uint64_t inodes = 0;    // 0: unlimited
   uint32_t format_version = kFormatVersion;
 
-  std::string ToJson() const;
+  // `redact` drops the sealed secret and the key material (for status/dump).
+  std::string ToJson(bool redact = false) const;
   static Result<Settings> FromJson(std::string_view json);
 };
 

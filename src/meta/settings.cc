@@ -47,7 +47,7 @@ Status ReadInt(const Json& j, const char* field, int* out) {
 
 }  // namespace
 
-std::string Settings::ToJson() const {
+std::string Settings::ToJson(bool redact) const {
   Json j = {
       {"name", name},
       {"uuid", uuid},
@@ -55,11 +55,18 @@ std::string Settings::ToJson() const {
       {"bucket", bucket},
       {"block_size", block_size},
       {"compression", compression},
+      {"checksum", checksum},
       {"trash_days", trash_days},
       {"capacity", capacity},
       {"inodes", inodes},
       {"format_version", format_version},
   };
+  if (!access_key.empty()) j["access_key"] = access_key;
+  if (!secret_key_sealed.empty()) j["secret_key_sealed"] = redact ? "removed" : secret_key_sealed;
+  if (!encrypt_key_wrapped.empty()) {
+    j["encrypt_key_wrapped"] = redact ? "removed" : encrypt_key_wrapped;
+    j["encrypt_private_pem"] = redact ? "removed" : encrypt_private_pem;
+  }
   return j.dump();
 }
 
@@ -74,6 +81,11 @@ Result<Settings> Settings::FromJson(std::string_view json) {
   RETURN_IF_ERROR(ReadString(j, "bucket", &s.bucket));
   RETURN_IF_ERROR(ReadUnsigned(j, "block_size", &s.block_size));
   RETURN_IF_ERROR(ReadString(j, "compression", &s.compression));
+  RETURN_IF_ERROR(ReadString(j, "checksum", &s.checksum));
+  RETURN_IF_ERROR(ReadString(j, "access_key", &s.access_key));
+  RETURN_IF_ERROR(ReadString(j, "secret_key_sealed", &s.secret_key_sealed));
+  RETURN_IF_ERROR(ReadString(j, "encrypt_key_wrapped", &s.encrypt_key_wrapped));
+  RETURN_IF_ERROR(ReadString(j, "encrypt_private_pem", &s.encrypt_private_pem));
   RETURN_IF_ERROR(ReadInt(j, "trash_days", &s.trash_days));
   RETURN_IF_ERROR(ReadUnsigned(j, "capacity", &s.capacity));
   RETURN_IF_ERROR(ReadUnsigned(j, "inodes", &s.inodes));

@@ -10,8 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <random>
 #include <set>
 #include <thread>
+
+#include "object/s3.h"
 
 namespace tessera::object {
 namespace {
@@ -40,12 +43,15 @@ class TempDir {
 struct StoreParam {
   std::string name;
   bool file = false;
+  std::function<std::unique_ptr<ObjectStore>()> make = nullptr;  // else mem or file
 };
 
 class StoreContractTest : public ::testing::TestWithParam<StoreParam> {
  protected:
   void SetUp() override {
-    if (GetParam().file) {
+    if (GetParam().make) {
+      store_ = GetParam().make();
+    } else if (GetParam().file) {
       root_ = dir_.path() + "/bucket";
       store_ = NewFileStore(root_);
     } else {
@@ -227,6 +233,35 @@ TEST_P(StoreContractTest, ConcurrentPutAndDeleteInOneDirectory) {
 
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreContractTest,
                          ::testing::Values(StoreParam{"mem", false}, StoreParam{"file", true}),
+                         [](const auto& info) { return info.param.name; });
+
+// S3 servers named by the environment (scripts/ceph-rgw.sh and scripts/s3rver.sh
+// print the values): TESSERA_TEST_RGW_{ENDPOINT,ACCESS_KEY,SECRET_KEY} and
+// TESSERA_TEST_S3RVER_{...}. Each test gets a fresh bucket of its own.
+std::vector<StoreParam> S3Params() {
+  std::vector<StoreParam> params;
+  for (auto [name, env] : {std::pair{"s3_rgw", "TESSERA_TEST_RGW"},
+                           std::pair{"s3rver", "TESSERA_TEST_S3RVER"}}) {
+    auto var = [env](const char* suffix) {
+      const char* v = std::getenv((std::string(env) + suffix).c_str());
+      return std::string(v ? v : "");
+    };
+    if (var("_ENDPOINT").empty()) continue;
+    S3Options opts;
+    opts.endpoint = var("_ENDPOINT");
+    opts.access_key = var("_ACCESS_KEY");
+    opts.secret_key = var("_SECRET_KEY");
+    if (!var("_REGION").empty()) opts.region = var("_REGION");
+    params.push_back({name, false, [opts]() mutable {
+                        static std::mt19937_64 rng(std::random_device{}());
+                        opts.bucket = "tessera-test-" + std::to_string(rng());
+                        return NewS3Store(opts);
+                      }});
+  }
+  return params;
+}
+
+INSTANTIATE_TEST_SUITE_P(S3, StoreContractTest, ::testing::ValuesIn(S3Params()),
                          [](const auto& info) { return info.param.name; });
 
 // --- file store only ---
