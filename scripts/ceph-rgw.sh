@@ -247,6 +247,8 @@ ms mon client mode = secure crc
 # (Nagle against the client's delayed ACK)
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
 rgw thread pool size = 64
+# virtual-hosted requests to BUCKET.localhost:PORT (curl resolves *.localhost itself)
+rgw dns name = localhost
 # deleted objects' tails (objects > 4 MiB, multipart) are freed by radosgw's GC;
 # the default waits 2 h, which with memstore keeps them in RAM
 rgw gc obj min wait = 30

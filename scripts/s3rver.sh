@@ -5,7 +5,8 @@
 #
 #   s3rver.sh start DIR PORT   install s3rver@3 with npm if missing, run it on
 #                              127.0.0.1:PORT with its data under DIR/data, wait
-#                              until it answers, print the S3_* lines.
+#                              until it answers, print the S3_* lines. On a DIR
+#                              whose server was stopped, start it again, data kept.
 #   s3rver.sh stop DIR         stop the server started for DIR (by recorded PID)
 #                              and remove DIR.
 #   s3rver.sh env DIR          print S3_ENDPOINT / S3_ACCESS_KEY / S3_SECRET_KEY /
@@ -82,7 +83,10 @@ cmd_start() {
     return 0
   fi
   if [[ -e $DIR ]] && [[ -n $(ls -A "$DIR" 2>/dev/null) ]]; then
-    die "$DIR exists and is not empty (run: $0 stop $DIR)"
+    # A server of ours that was stopped (an outage test): start again, data kept.
+    grep -qs 'written by s3rver.sh' "$DIR/marker" ||
+      die "$DIR exists and is not empty (run: $0 stop $DIR)"
+    log "restarting s3rver in $DIR with its data"
   fi
   answers "$port" && die "port $port is already in use"
   command -v curl >/dev/null 2>&1 || die "curl is missing"
@@ -125,11 +129,11 @@ EOT
 }
 
 kill_server() {
-  local pid i
+  local pid
   server_alive || return 0
   pid=$(cat "$DIR/pid")
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
+  for _ in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
   if [[ -d /proc/$pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
   log "stopped s3rver (pid $pid)"
 }

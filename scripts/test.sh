@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
 # Installs what the tests need, builds tessera twice (normal, and with
-# ASan+UBSan), runs every unit test under both builds and every end-to-end
-# test (real FUSE mounts, needs root and /dev/fuse) with the normal build.
+# ASan+UBSan), starts the S3 servers the tests use on 127.0.0.1 (Ceph's
+# RADOS Gateway from Debian's packages, and s3rver from npm), runs every unit
+# test under both builds and every end-to-end test (real FUSE mounts: needs
+# root and /dev/fuse) with the normal build, and stops the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh normal
 scripts/build.sh asan
+
+SERVERS=$(mktemp -d /tmp/tessera-servers.XXXXXX)
+RGW_PORT=${TESSERA_RGW_PORT:-17480}
+S3RVER_PORT=${TESSERA_S3RVER_PORT:-14568}
+stop_servers() {
+  scripts/ceph-rgw.sh stop "$SERVERS/rgw" >/dev/null 2>&1 || true
+  scripts/s3rver.sh stop "$SERVERS/s3rver" >/dev/null 2>&1 || true
+  rm -rf "$SERVERS"
+}
+trap stop_servers EXIT
+echo "== starting Ceph RGW on 127.0.0.1:$RGW_PORT and s3rver on 127.0.0.1:$S3RVER_PORT"
+CEPH_RGW_NO_MGR=1 scripts/ceph-rgw.sh start "$SERVERS/rgw" "$RGW_PORT" >/dev/null
+scripts/s3rver.sh start "$SERVERS/s3rver" "$S3RVER_PORT" >/dev/null
+eval "$(scripts/ceph-rgw.sh env "$SERVERS/rgw")"
+export TESSERA_TEST_RGW_ENDPOINT=$S3_ENDPOINT TESSERA_TEST_RGW_ACCESS_KEY=$S3_ACCESS_KEY \
+  TESSERA_TEST_RGW_SECRET_KEY=$S3_SECRET_KEY
+eval "$(scripts/s3rver.sh env "$SERVERS/s3rver")"
+export TESSERA_TEST_S3RVER_ENDPOINT=$S3_ENDPOINT TESSERA_TEST_S3RVER_ACCESS_KEY=$S3_ACCESS_KEY \
+  TESSERA_TEST_S3RVER_SECRET_KEY=$S3_SECRET_KEY
+export TESSERA_TEST_S3RVER_DIR=$SERVERS/s3rver TESSERA_TEST_S3RVER_PORT=$S3RVER_PORT
+
 echo "== unit tests (ASan+UBSan)"
 (cd build-asan && ctest -L unit --output-on-failure -j2)
 echo "== unit and end-to-end tests"

@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,7 @@ struct MountFlags {
   double dir_entry_cache = 1.0;
   uint64_t block_cache_mib = 256;
   int max_threads = 16;
+  int io_retries = 10;
   bool debug = false;
 };
 
@@ -71,6 +73,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   }
   auto config = StoreConfigFor(*settings);
   if (!config.has_value()) return fail(config.error());
+  config->retry_options.max_attempts = std::max(1, f.io_retries);
   auto store = object::OpenVolumeStore(*config);
   if (!store.has_value()) return fail(store.error());
   // A missing bucket or refused credentials stop the mount here, not at the first write.
@@ -111,6 +114,7 @@ std::string DefaultLogFile() {
 }
 
 void RunMount(MountFlags f) {
+  if (log::GetLevel() > log::kInfo) log::SetLevel(log::kInfo);
   f.meta_url = AbsoluteMetaUrl(f.meta_url);
   Status mp = fuse::CheckMountpoint(f.mountpoint);
   if (!mp.ok()) Die(mp.ToString());
@@ -231,6 +235,10 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--block-cache", f->block_cache_mib, "MiB of memory for blocks being read")
       ->capture_default_str();
   cmd->add_option("--max-threads", f->max_threads, "FUSE worker threads")->capture_default_str();
+  cmd->add_option("--io-retries", f->io_retries,
+                  "attempts of an object store request that fails for a transient reason "
+                  "(timeouts, 5xx, 429) before the file operation fails with EIO")
+      ->capture_default_str();
   cmd->add_flag("--debug", f->debug, "log every FUSE request");
   cmd->callback([f] { RunMount(*f); });
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -27,6 +28,17 @@ size_t ReadBody(char* buf, size_t size, size_t n, void* userdata) {
   std::memcpy(buf, cur->data.data() + cur->pos, len);
   cur->pos += len;
   return len;
+}
+
+// Lets curl rewind the body to resend it (a reused connection that turned
+// out to be closed, or a redirect).
+int SeekBody(void* userdata, curl_off_t offset, int origin) {
+  auto* cur = static_cast<UploadCursor*>(userdata);
+  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > cur->data.size()) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  cur->pos = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
 }
 
 size_t WriteBody(char* ptr, size_t size, size_t n, void* userdata) {
@@ -161,6 +173,8 @@ Result<HttpResponse> HttpClient::Do(const HttpRequest& req) {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
     curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, SeekBody);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &upload);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     if (req.method == "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "POST");
   } else if (req.method != "GET") {

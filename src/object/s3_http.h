@@ -30,7 +30,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   long status = 0;
-  std::string reason;                         // "Not Found"
+  std::string reason;                          // "Not Found"
   std::map<std::string, std::string> headers;  // names lowercased; last value wins
   std::string body;
 };

@@ -120,12 +120,11 @@ Signature SignV4(const SignInput& in, std::string_view access_key, std::string_v
 
   Signature sig;
   sig.canonical_request = in.method + "\n" + in.path + "\n" + CanonicalQueryString(in.query) +
-                          "\n" + canonical_headers + "\n" + signed_headers + "\n" +
-                          in.payload_hash;
+                          "\n" + canonical_headers + "\n" + signed_headers + "\n" + in.payload_hash;
   const std::string date = in.amz_date.substr(0, 8);
   const std::string scope = date + "/" + in.region + "/" + in.service + "/aws4_request";
-  sig.string_to_sign = "AWS4-HMAC-SHA256\n" + in.amz_date + "\n" + scope + "\n" +
-                       Sha256Hex(sig.canonical_request);
+  sig.string_to_sign =
+      "AWS4-HMAC-SHA256\n" + in.amz_date + "\n" + scope + "\n" + Sha256Hex(sig.canonical_request);
 
   std::string key = HmacSha256("AWS4" + std::string(secret_key), date);
   key = HmacSha256(key, in.region);

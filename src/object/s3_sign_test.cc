@@ -33,9 +33,12 @@ TEST(S3SignTest, GetObjectExample) {
             "GET\n/test.txt\n\n"
             "host:examplebucket.s3.amazonaws.com\n"
             "range:bytes=0-9\n"
-            "x-amz-content-sha256:" + std::string(kEmpty) + "\n"
-            "x-amz-date:20130524T000000Z\n\n"
-            "host;range;x-amz-content-sha256;x-amz-date\n" + kEmpty);
+            "x-amz-content-sha256:" +
+                std::string(kEmpty) +
+                "\n"
+                "x-amz-date:20130524T000000Z\n\n"
+                "host;range;x-amz-content-sha256;x-amz-date\n" +
+                kEmpty);
   EXPECT_EQ(sig.string_to_sign,
             "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n"
             "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972");

@@ -100,9 +100,8 @@ Result<HttpResponse> S3Store::Send(const Call& call, std::string_view what) {
   in.amz_date = s3::AmzDate(std::time(nullptr));
   in.payload_hash = call.body.empty() ? kEmptySha256 : s3::Sha256Hex(call.body);
   in.region = opts_.region;
-  in.headers = {{"host", host_},
-                {"x-amz-date", in.amz_date},
-                {"x-amz-content-sha256", in.payload_hash}};
+  in.headers = {
+      {"host", host_}, {"x-amz-date", in.amz_date}, {"x-amz-content-sha256", in.payload_hash}};
   if (!call.range.empty()) in.headers.emplace_back("range", call.range);
   s3::Signature sig = s3::SignV4(in, opts_.access_key, opts_.secret_key);
 
@@ -157,10 +156,9 @@ Status S3Store::Put(std::string_view key, std::string_view data) {
 
 Status S3Store::PutMultipart(std::string_view key, std::string_view data) {
   std::string what = What("PUT", key);
-  ASSIGN_OR_RETURN(
-      HttpResponse created,
-      Send(Call{.method = "POST", .key = std::string(key), .query = {{"uploads", ""}}},
-           what + " (CreateMultipartUpload)"));
+  ASSIGN_OR_RETURN(HttpResponse created,
+                   Send(Call{.method = "POST", .key = std::string(key), .query = {{"uploads", ""}}},
+                        what + " (CreateMultipartUpload)"));
   if (created.status != 200) return Failed(what + " (CreateMultipartUpload)", created);
   auto parsed = s3::ParseUploadId(created.body);
   if (!parsed) return Status(parsed.error().code(), what + ": " + parsed.error().message());
@@ -177,8 +175,8 @@ Status S3Store::PutMultipart(std::string_view key, std::string_view data) {
         std::lock_guard lock(mu);
         if (!failure.ok()) return;
       }
-      std::string part_what = what + " (UploadPart " + std::to_string(i + 1) + "/" +
-                              std::to_string(parts) + ")";
+      std::string part_what =
+          what + " (UploadPart " + std::to_string(i + 1) + "/" + std::to_string(parts) + ")";
       Call call{.method = "PUT",
                 .key = std::string(key),
                 .query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}},

@@ -60,7 +60,8 @@ Result<S3Options> ParseS3Url(const std::string& url) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
   if (authority.find('@') != std::string_view::npos) {
-    return Err(Bad(url, "credentials do not belong in the URL (use the access/secret key options)"));
+    return Err(
+        Bad(url, "credentials do not belong in the URL (use the access/secret key options)"));
   }
   std::string_view host = authority;
   std::string port;

@@ -115,10 +115,17 @@ std::string CompleteMultipartBody(const std::vector<std::string>& etags) {
     out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>";
     for (char c : etags[i]) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        default: out.push_back(c);
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        default:
+          out.push_back(c);
       }
     }
     out += "</ETag></Part>";

@@ -15,8 +15,9 @@ std::string ErrorXml(const std::string& code, const std::string& message) {
 
 TEST(S3XmlTest, SignatureMismatch) {
   Status st = ErrorStatus(kWhat, 403, "Forbidden",
-                          ErrorXml("SignatureDoesNotMatch", "The request signature we calculated "
-                                                            "does not match"));
+                          ErrorXml("SignatureDoesNotMatch",
+                                   "The request signature we calculated "
+                                   "does not match"));
   EXPECT_EQ(st.code(), Code::kAccess);
   EXPECT_EQ(st.message(), std::string(kWhat) +
                               ": 403 SignatureDoesNotMatch: The request signature we "
@@ -94,7 +95,8 @@ TEST(S3XmlTest, ListObjectsV2) {
   EXPECT_EQ(page->objects[1].size, 0u);
   EXPECT_EQ(page->objects[1].mtime, 1704164645);
 
-  page = ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>");
+  page =
+      ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>");
   ASSERT_TRUE(page.has_value());
   EXPECT_FALSE(page->truncated);
   EXPECT_TRUE(page->objects.empty());
