@@ -18,7 +18,10 @@
 //  - DeleteSliceBlocks removes the objects of a slice nobody references.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +30,7 @@
 
 #include "common/slice.h"
 #include "common/status.h"
+#include "common/thread_pool.h"
 #include "object/store.h"
 
 namespace tessera::chunk {
@@ -50,7 +54,12 @@ uint32_t BlockLength(const Layout& layout, uint32_t size, uint32_t index);
 class SliceWriter {
  public:
   // `pos`: where the slice starts in the chunk. `store` must outlive the writer.
-  SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos);
+  // With `uploads`, full blocks upload in the background on that pool, at most
+  // `max_inflight` of this slice at a time (Write waits for room); Finish
+  // waits for all of them. Without it every upload happens inside Write.
+  SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos,
+              ThreadPool* uploads = nullptr, int max_inflight = 8);
+  ~SliceWriter();  // waits for uploads still running
 
   uint64_t id() const { return id_; }
   uint32_t pos() const { return pos_; }
@@ -74,11 +83,27 @@ class SliceWriter {
 
  private:
   Status UploadFullBlocks();
+  // Stores one block, in the background when there is a pool.
+  Status Upload(std::string key, std::string data);
+  // Waits until every background upload ended; returns the first failure.
+  Status WaitUploads();
+
+  // Background uploads of this slice; shared with the tasks, which may end
+  // after the writer is gone.
+  struct Inflight {
+    std::mutex mu;
+    std::condition_variable cv;
+    int running = 0;     // guarded by mu
+    Status first_error;  // guarded by mu
+  };
 
   object::ObjectStore& store_;
   Layout layout_;
   uint64_t id_;
   uint32_t pos_;
+  ThreadPool* uploads_;
+  int max_inflight_;
+  std::shared_ptr<Inflight> inflight_ = std::make_shared<Inflight>();
   uint32_t uploaded_ = 0;  // bytes of the slice already stored as blocks
   std::string buffer_;     // slice bytes [uploaded_, uploaded_ + buffer_.size())
 };
@@ -122,13 +147,28 @@ class ChunkReader {
   // say; holes and bytes past every slice read as zeros. A missing or short
   // block is an error naming the object (never silently zeros).
   Status Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, char* out);
+  // Starts fetching, on `pool`, the blocks that a Read of [chunk_off,
+  // chunk_off + n) would need and the cache does not hold (readahead). Errors
+  // are left for the Read that needs the block. Needs a cache.
+  void Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, ThreadPool& pool);
 
  private:
-  Result<std::shared_ptr<const std::string>> FetchBlock(uint64_t id, uint32_t size,
-                                                        uint32_t index);
+  using BlockResult = Result<std::shared_ptr<const std::string>>;
+  // A fetch that callers of the same block wait for instead of fetching again.
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    BlockResult result = Err(Code::kIO, "fetch not finished");
+  };
+  BlockResult FetchBlock(uint64_t id, uint32_t size, uint32_t index);
+  BlockResult FetchFromStore(const std::string& key, uint32_t want);
+
   object::ObjectStore& store_;
   Layout layout_;
   BlockCache* cache_;
+  std::mutex pending_mu_;
+  std::map<std::string, std::shared_ptr<Pending>> pending_;  // guarded by pending_mu_
 };
 
 // Deletes every block of slice `id` of `size` bytes. Missing blocks are fine.

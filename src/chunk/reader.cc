@@ -45,13 +45,7 @@ ChunkReader::ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* 
   CHECK(layout_.block_size > 0);
 }
 
-Result<std::shared_ptr<const std::string>> ChunkReader::FetchBlock(uint64_t id, uint32_t size,
-                                                                   uint32_t index) {
-  const uint32_t want = BlockLength(layout_, size, index);
-  const std::string key = BlockKey(layout_, id, index, want);
-  if (cache_ != nullptr) {
-    if (auto hit = cache_->Get(key)) return hit;
-  }
+ChunkReader::BlockResult ChunkReader::FetchFromStore(const std::string& key, uint32_t want) {
   auto got = store_.Get(key);
   if (!got) {
     const Status& st = got.error();
@@ -68,6 +62,72 @@ Result<std::shared_ptr<const std::string>> ChunkReader::FetchBlock(uint64_t id, 
   auto block = std::make_shared<const std::string>(std::move(*got));
   if (cache_ != nullptr) cache_->Put(key, block);
   return block;
+}
+
+// Concurrent fetches of one block (a read and the readahead ahead of it, or
+// two readers) share one GET: the first caller fetches, the others wait.
+ChunkReader::BlockResult ChunkReader::FetchBlock(uint64_t id, uint32_t size, uint32_t index) {
+  const uint32_t want = BlockLength(layout_, size, index);
+  const std::string key = BlockKey(layout_, id, index, want);
+  if (cache_ != nullptr) {
+    if (auto hit = cache_->Get(key)) return hit;
+  }
+  std::shared_ptr<Pending> pending;
+  bool fetcher = false;
+  {
+    std::lock_guard lock(pending_mu_);
+    auto& slot = pending_[key];
+    if (!slot) {
+      slot = std::make_shared<Pending>();
+      fetcher = true;
+    }
+    pending = slot;
+  }
+  if (!fetcher) {
+    std::unique_lock lock(pending->mu);
+    pending->cv.wait(lock, [&] { return pending->done; });
+    return pending->result;
+  }
+  BlockResult result = FetchFromStore(key, want);
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_.erase(key);
+  }
+  {
+    std::lock_guard lock(pending->mu);
+    pending->result = result;
+    pending->done = true;
+  }
+  pending->cv.notify_all();
+  return result;
+}
+
+void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,
+                           ThreadPool& pool) {
+  if (cache_ == nullptr || n == 0) return;
+  const uint64_t begin = chunk_off;
+  const uint64_t end = begin + n;
+  const uint32_t bs = layout_.block_size;
+  for (const Segment& seg : BuildView(slices)) {
+    const uint64_t seg_end = uint64_t{seg.pos} + seg.len;
+    if (seg_end <= begin || seg.id == 0) continue;
+    if (seg.pos >= end) break;
+    const uint64_t from = std::max<uint64_t>(seg.pos, begin);
+    const uint64_t to = std::min(seg_end, end);
+    const uint64_t s_begin = seg.off + (from - seg.pos);
+    const uint64_t s_end = std::min<uint64_t>(s_begin + (to - from), seg.size);
+    if (s_begin >= s_end) continue;
+    for (uint64_t i = s_begin / bs; i <= (s_end - 1) / bs; ++i) {
+      const uint32_t index = static_cast<uint32_t>(i);
+      const std::string key = BlockKey(layout_, seg.id, index, BlockLength(layout_, seg.size, index));
+      if (cache_->Get(key)) continue;
+      {
+        std::lock_guard lock(pending_mu_);
+        if (pending_.count(key)) continue;
+      }
+      pool.Submit([this, id = seg.id, size = seg.size, index] { (void)FetchBlock(id, size, index); });
+    }
+  }
 }
 
 Status ChunkReader::Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,

@@ -7,6 +7,8 @@
 // bytes are no longer writable through this slice (CanWrite says no, and the
 // caller starts a new slice, which wins over this one where they overlap).
 // Only the last block of a slice may be shorter than the block size.
+// With an upload pool, blocks upload in the background (a bounded number per
+// slice) and Finish waits for all of them before it returns the record.
 #include <algorithm>
 #include <cstring>
 
@@ -14,9 +16,42 @@
 
 namespace tessera::chunk {
 
-SliceWriter::SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos)
-    : store_(store), layout_(std::move(layout)), id_(id), pos_(pos) {
+SliceWriter::SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos,
+                         ThreadPool* uploads, int max_inflight)
+    : store_(store),
+      layout_(std::move(layout)),
+      id_(id),
+      pos_(pos),
+      uploads_(uploads),
+      max_inflight_(std::max(1, max_inflight)) {
   CHECK(layout_.block_size > 0);
+}
+
+SliceWriter::~SliceWriter() { (void)WaitUploads(); }
+
+Status SliceWriter::Upload(std::string key, std::string data) {
+  if (uploads_ == nullptr) return store_.Put(key, data);
+  std::shared_ptr<Inflight> f = inflight_;
+  {
+    std::unique_lock lock(f->mu);
+    f->cv.wait(lock, [&] { return f->running < max_inflight_; });
+    if (!f->first_error.ok()) return f->first_error;
+    f->running++;
+  }
+  uploads_->Submit([f, &store = store_, key = std::move(key), data = std::move(data)] {
+    Status st = store.Put(key, data);
+    std::lock_guard lock(f->mu);
+    if (!st.ok() && f->first_error.ok()) f->first_error = st;
+    f->running--;
+    f->cv.notify_all();
+  });
+  return {};
+}
+
+Status SliceWriter::WaitUploads() {
+  std::unique_lock lock(inflight_->mu);
+  inflight_->cv.wait(lock, [&] { return inflight_->running == 0; });
+  return inflight_->first_error;
 }
 
 bool SliceWriter::CanWrite(uint32_t chunk_off, size_t n) const {
@@ -46,7 +81,7 @@ Status SliceWriter::UploadFullBlocks() {
   Status st;
   while (buffer_.size() - done >= bs) {
     uint32_t index = uploaded_ / bs;
-    st = store_.Put(BlockKey(layout_, id_, index, bs), std::string_view(buffer_).substr(done, bs));
+    st = Upload(BlockKey(layout_, id_, index, bs), buffer_.substr(done, bs));
     if (!st.ok()) break;
     done += bs;
     uploaded_ += bs;
@@ -69,11 +104,13 @@ Result<Slice> SliceWriter::Finish() {
   if (!buffer_.empty()) {
     uint32_t index = uploaded_ / layout_.block_size;
     uint32_t len = static_cast<uint32_t>(buffer_.size());
-    RETURN_IF_ERROR(store_.Put(BlockKey(layout_, id_, index, len), buffer_));
+    RETURN_IF_ERROR(Upload(BlockKey(layout_, id_, index, len), std::move(buffer_)));
     uploaded_ += len;
     buffer_.clear();
     buffer_.shrink_to_fit();
   }
+  // The record may be committed only once every block is stored.
+  RETURN_IF_ERROR(WaitUploads());
   uint32_t size = length();
   return Slice{.pos = pos_, .id = id_, .size = size, .off = 0, .len = size};
 }

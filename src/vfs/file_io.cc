@@ -141,6 +141,21 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
   ASSIGN_OR_RETURN(auto h, GetHandle(fh));
   if (!h->file) return Err(Code::kIsDir, "not a regular file");
   FileState& f = *h->file;
+  uint64_t window = 0;
+  {
+    // Sequential (within a block of where the last read ended: the kernel
+    // may deliver its readahead requests out of order) grows the window.
+    std::lock_guard lock(h->mu);
+    uint64_t slack = layout_.block_size;
+    bool sequential = offset + slack >= h->seq_next && offset <= h->seq_next + slack;
+    uint64_t max_window = uint64_t{options_.max_readahead_blocks} * layout_.block_size;
+    h->ra_window = sequential ? std::min(max_window, std::max<uint64_t>(layout_.block_size,
+                                                                        h->ra_window * 2))
+                              : 0;
+    h->seq_next = std::max(h->seq_next, offset + size);
+    if (!sequential) h->seq_next = offset + size;
+    window = h->ra_window;
+  }
   size_t done = 0;
   while (done < size) {
     uint64_t pos = offset + done;
@@ -156,6 +171,13 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
       n = std::min<uint64_t>({size - done, kChunkSize - in_chunk, f.length - pos});
       ASSIGN_OR_RETURN(const std::vector<Slice>* cached, ChunkLocked(h->ino, f, index));
       slices = *cached;
+      if (window > 0 && done == 0) {
+        uint64_t ahead = in_chunk + n;  // readahead stays inside this chunk
+        uint64_t len = std::min<uint64_t>({window, kChunkSize - ahead, f.length - (pos + n)});
+        if (ahead < kChunkSize && len > 0) {
+          reader_.Prefetch(slices, static_cast<uint32_t>(ahead), len, *downloads_);
+        }
+      }
     }
     Status s = reader_.Read(slices, in_chunk, n, out + done);
     if (!s.ok()) {
@@ -201,7 +223,8 @@ Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
         f.writers.erase(index);
         return Err(id.error());
       }
-      w = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, in_chunk);
+      w = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, in_chunk, uploads_.get(),
+                                                 options_.max_uploads);
     }
     Status s = w->Write(in_chunk, data.substr(done, n));
     if (!s.ok()) {

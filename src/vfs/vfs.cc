@@ -19,7 +19,9 @@ Vfs::Vfs(std::unique_ptr<meta::Meta> meta, std::unique_ptr<object::ObjectStore> 
       options_(options),
       layout_{settings_.name, settings_.block_size},
       cache_(options.block_cache_bytes),
-      reader_(*store_, layout_, &cache_) {
+      reader_(*store_, layout_, &cache_),
+      uploads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_uploads))),
+      downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))) {
   meta_->SetSliceFreer([this](uint64_t id, uint32_t size) { FreeSlice(id, size); });
 }
 

@@ -15,7 +15,10 @@
 //
 // Read path: the inode's slice records (cached per open file, refreshed on
 // open: close-to-open consistency) go to the ChunkReader, which assembles the
-// bytes from whole blocks held in a bounded BlockCache.
+// bytes from whole blocks held in a bounded BlockCache. A handle that reads
+// sequentially grows a readahead window (one block, doubling up to
+// max_readahead_blocks) whose blocks are fetched in the background.
+// Full blocks upload in the background too (max_uploads at once).
 //
 // Thread-safety: a Vfs is safe for concurrent use. Lock order: handles_mu_,
 // then files_mu_, then a FileState's mu; no lock is held across a meta
@@ -50,6 +53,9 @@ struct Options {
   double entry_timeout = 1.0;  // seconds the kernel may cache name lookups
   double dir_entry_timeout = 1.0;
   size_t block_cache_bytes = 256ull << 20;  // memory for whole blocks being read
+  int max_uploads = 20;                     // blocks uploading at once
+  int max_downloads = 16;                   // readahead fetches at once
+  uint32_t max_readahead_blocks = 8;        // readahead window of a sequential reader
   int cleanup_interval_ms = 1000;           // how often deleted data is freed
   int heartbeat_interval_s = 12;
 };
@@ -151,6 +157,9 @@ class Vfs {
   chunk::Layout layout_;
   chunk::BlockCache cache_;
   chunk::ChunkReader reader_;
+  // Declared after everything their tasks use, so they drain first.
+  std::unique_ptr<ThreadPool> uploads_;
+  std::unique_ptr<ThreadPool> downloads_;
 
   std::mutex handles_mu_;
   std::unordered_map<uint64_t, std::shared_ptr<Handle>> handles_;

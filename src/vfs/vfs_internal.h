@@ -27,8 +27,12 @@ struct Vfs::Handle {
   bool is_dir = false;
   std::shared_ptr<FileState> file;  // regular files only
 
-  // Directories: the listing snapshot taken at offset 0.
   std::mutex mu;
+  // Files: where a sequential reader would read next, and its readahead window.
+  uint64_t seq_next = 0;    // guarded by mu
+  uint64_t ra_window = 0;   // bytes; guarded by mu
+
+  // Directories: the listing snapshot taken at offset 0 (guarded by mu).
   bool loaded = false;
   std::vector<DirItem> items;
 };

@@ -41,6 +41,18 @@ check() {
   "$@" || fail "$what"
 }
 
+# expect_error DESCRIPTION PATTERN COMMAND...: the command must fail with one
+# line on stderr matching PATTERN.
+expect_error() {
+  local what=$1 pattern=$2
+  shift 2
+  local out rc=0
+  out=$("$@" 2>&1 >/dev/null) || rc=$?
+  [ $rc -ne 0 ] || fail "$what: exit status 0"
+  [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "$what: expected one line, got: $out"
+  echo "$out" | grep -qiE "$pattern" || fail "$what: '$out' does not match '$pattern'"
+}
+
 # expect_eq DESCRIPTION GOT WANT
 expect_eq() {
   [ "$2" == "$3" ] || fail "$1: got '$2', want '$3'"

@@ -2,18 +2,6 @@
 # Bad input: each gives one line that says what is wrong, and a non-zero exit.
 source "$(dirname "$0")/lib.sh"
 
-# expect_error DESCRIPTION PATTERN COMMAND...: the command must fail with one
-# line on stderr matching PATTERN.
-expect_error() {
-  local what=$1 pattern=$2
-  shift 2
-  local out rc=0
-  out=$("$@" 2>&1 >/dev/null) || rc=$?
-  [ $rc -ne 0 ] || fail "$what: exit status 0"
-  [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "$what: expected one line, got: $out"
-  echo "$out" | grep -qiE "$pattern" || fail "$what: '$out' does not match '$pattern'"
-}
-
 expect_error "unknown URL scheme" "unsupported.*sqlite3://" \
   "$TESSERA" format "mysql://root@localhost/x" vol --bucket "$BUCKET"
 expect_error "not a URL" "sqlite3://" "$TESSERA" status "$WORK/meta.db"

@@ -11,16 +11,6 @@ AK=$TESSERA_TEST_RGW_ACCESS_KEY
 SK=$TESSERA_TEST_RGW_SECRET_KEY
 BKT="tessera-e2e-$RANDOM$RANDOM"
 
-expect_error() {
-  local what=$1 pattern=$2
-  shift 2
-  local out rc=0
-  out=$("$@" 2>&1 >/dev/null) || rc=$?
-  [ $rc -ne 0 ] || fail "$what: exit status 0"
-  [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "$what: expected one line, got: $out"
-  echo "$out" | grep -qiE "$pattern" || fail "$what: '$out' does not match '$pattern'"
-}
-
 expect_error "wrong secret key" "SignatureDoesNotMatch|credentials|403" \
   "$TESSERA" format "$META" "$VOLUME" --storage s3 --bucket "$EP/$BKT" --access-key "$AK" --secret-key "wrong$SK"
 expect_error "unknown access key" "InvalidAccessKeyId|credentials|403" \
@@ -56,4 +46,9 @@ umount_volume
 out=$(AWS_ACCESS_KEY_ID="$AK" AWS_SECRET_ACCESS_KEY="bad$SK" "$TESSERA" mount "$META" "$MNT" \
   --background --log "$WORK/mount.log" 2>&1) && fail "mounted with a wrong secret key"
 echo "$out" | grep -qiE "SignatureDoesNotMatch|403|credentials" || fail "wrong key at mount: $out"
+# A bucket that is gone (settings pointing at a bucket nobody created) stops the mount.
+sqlite3 "$WORK/meta.db" "UPDATE kv SET v = CAST(replace(CAST(v AS TEXT), '$BKT', 'gone-$BKT') AS BLOB) WHERE k = CAST('setting' AS BLOB)"
+out=$("$TESSERA" mount "$META" "$MNT" --background --log "$WORK/mount.log" 2>&1) && fail "mounted a volume whose bucket is missing"
+[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "missing bucket: more than one line: $out"
+echo "$out" | grep -qiE "NoSuchBucket|does not exist" || fail "missing bucket at mount: $out"
 pass

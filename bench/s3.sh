@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tessera on S3 against the raw store and against s3fs, in one run on one server.
+#   1. tessera objbench: raw PUT/GET rates of the store (the ceiling)
+#   2. a tessera mount on the store: 1 GiB sequential write (fsync) and read
+#      (page cache dropped), then 1,000 x 128 KiB files written and read
+#   3. the same workload through s3fs (Debian's package) on the same server
+# Usage: bench/s3.sh [WORKDIR]   — starts its own s3rver on 127.0.0.1:$PORT
+#   (default 24568); set S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY to use another server.
+# Needs root (FUSE, drop_caches) and s3fs (apt-get install s3fs).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TESSERA=${TESSERA:-$ROOT/build/tessera}
+WORK=${1:-/tmp/tessera-bench-s3}
+PORT=${PORT:-24568}
+SIZE=${SIZE_MIB:-1024}
+FILES=${FILES:-1000}
+rm -rf "$WORK" && mkdir -p "$WORK/t" "$WORK/s"
+cleanup() {
+  "$TESSERA" umount "$WORK/t" 2>/dev/null || true
+  umount "$WORK/s" 2>/dev/null || true
+  [ -n "${STARTED:-}" ] && "$ROOT/scripts/s3rver.sh" stop "$WORK/s3rver" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+if [ -z "${S3_ENDPOINT:-}" ]; then
+  "$ROOT/scripts/s3rver.sh" start "$WORK/s3rver" "$PORT" >/dev/null
+  STARTED=1
+  eval "$("$ROOT/scripts/s3rver.sh" env "$WORK/s3rver")"
+fi
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+now() { date +%s.%N; }
+rate() { echo "$1 / ($3 - $2)" | bc -l; }
+
+echo "== objbench on $S3_ENDPOINT (4 MiB objects, -p 4)"
+"$TESSERA" objbench --storage s3 --bucket "$S3_ENDPOINT/objbench" -p 4 --big-object-size 512
+echo
+
+# workload DIR: prints "write_MiBps read_MiBps small_write_files_per_s small_read_files_per_s"
+workload() {
+  local d=$1 t0 t1 t2 t3 t4
+  drop
+  t0=$(now)
+  dd if=/dev/zero of="$d/big" bs=1M count="$SIZE" conv=fsync status=none
+  t1=$(now)
+  drop
+  dd if="$d/big" of=/dev/null bs=1M status=none
+  t2=$(now)
+  mkdir -p "$d/small"
+  for i in $(seq 1 "$FILES"); do head -c 131072 "$WORK/small-src" >"$d/small/$i"; done
+  sync
+  t3=$(now)
+  drop
+  cat "$d"/small/* >/dev/null
+  t4=$(now)
+  echo "$(rate "$SIZE" "$t0" "$t1") $(rate "$SIZE" "$t1" "$t2") $(rate "$FILES" "$t2" "$t3") $(rate "$FILES" "$t3" "$t4")"
+}
+head -c 131072 /dev/urandom >"$WORK/small-src"
+
+"$TESSERA" format "sqlite3://$WORK/meta.db" bench --storage s3 --bucket "$S3_ENDPOINT/tessera-bench" >/dev/null
+"$TESSERA" mount "sqlite3://$WORK/meta.db" "$WORK/t" --background --log "$WORK/mount.log" >/dev/null
+read -r tw tr tsw tsr < <(workload "$WORK/t")
+
+curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+  -X PUT "$S3_ENDPOINT/s3fs-bench"
+echo "$S3_ACCESS_KEY:$S3_SECRET_KEY" >"$WORK/passwd" && chmod 600 "$WORK/passwd"
+s3fs s3fs-bench "$WORK/s" -o url="$S3_ENDPOINT" -o use_path_request_style \
+  -o passwd_file="$WORK/passwd" -o sigv4 -o endpoint=us-east-1
+read -r sw sr ssw ssr < <(workload "$WORK/s")
+
+printf '%-30s %10s %10s %8s\n' "" tessera s3fs ratio
+printf '%-30s %10.1f %10.1f %8.2f\n' "write ${SIZE} MiB (MiB/s)" "$tw" "$sw" "$(echo "$tw / $sw" | bc -l)"
+printf '%-30s %10.1f %10.1f %8.2f\n' "read ${SIZE} MiB (MiB/s)" "$tr" "$sr" "$(echo "$tr / $sr" | bc -l)"
+printf '%-30s %10.1f %10.1f %8.2f\n' "write ${FILES}x128 KiB (files/s)" "$tsw" "$ssw" "$(echo "$tsw / $ssw" | bc -l)"
+printf '%-30s %10.1f %10.1f %8.2f\n' "read ${FILES}x128 KiB (files/s)" "$tsr" "$ssr" "$(echo "$tsr / $ssr" | bc -l)"
