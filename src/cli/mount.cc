@@ -42,7 +42,7 @@ struct MountFlags {
   uint64_t block_cache_mib = 256;
   int max_threads = 16;
   int io_retries = 10;
-  int max_uploads = 20;
+  int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
   uint64_t max_readahead_mib = 32;
   bool debug = false;
 };
@@ -89,7 +89,8 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.entry_timeout = f.entry_cache;
   opts.dir_entry_timeout = f.dir_entry_cache;
   opts.block_cache_bytes = f.block_cache_mib << 20;
-  opts.max_uploads = std::max(1, f.max_uploads);
+  // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
+  opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings->storage == "file" ? 4 : 20;
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings->block_size);
   std::string name = settings->name;
@@ -240,8 +241,8 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--block-cache", f->block_cache_mib, "MiB of memory for blocks being read")
       ->capture_default_str();
   cmd->add_option("--max-threads", f->max_threads, "FUSE worker threads")->capture_default_str();
-  cmd->add_option("--max-uploads", f->max_uploads, "blocks uploading in parallel")
-      ->capture_default_str();
+  cmd->add_option("--max-uploads", f->max_uploads,
+                  "blocks uploading in parallel (default 20; 4 for file storage)");
   cmd->add_option("--max-readahead", f->max_readahead_mib,
                   "MiB a sequential reader fetches ahead (0: no readahead)")
       ->capture_default_str();
