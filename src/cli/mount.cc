@@ -62,6 +62,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // Blocks are megabytes: keep them on the heap rather than mmap/munmap (and
   // zero-fault) every one.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and keep freed blocks' pages: no re-faulting
   auto engine = kv::OpenEngine(f.meta_url);
   if (!engine.has_value()) return fail(engine.error());
   auto m = meta::NewMeta(std::move(*engine));

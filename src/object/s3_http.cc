@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -67,7 +68,13 @@ size_t WriteHeader(char* ptr, size_t size, size_t n, void* userdata) {
   if (colon != std::string_view::npos) {
     std::string name(Trim(line.substr(0, colon)));
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    resp->headers[name] = std::string(Trim(line.substr(colon + 1)));
+    std::string value(Trim(line.substr(colon + 1)));
+    if (name == "content-length") {
+      // Grow the body once instead of doubling through a multi-megabyte block.
+      uint64_t len = std::strtoull(value.c_str(), nullptr, 10);
+      if (len > 0 && len <= (1ull << 30)) resp->body.reserve(static_cast<size_t>(len));
+    }
+    resp->headers[name] = std::move(value);
   }
   return size * n;
 }
