@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tessera on S3 against the raw store and against s3fs, in one run on one server.
 #   1. tessera objbench: raw PUT/GET rates of the store (the ceiling)
-#   2. a tessera mount on the store: 1 GiB sequential write (fsync) and read
-#      (page cache dropped), then 1,000 x 128 KiB files written and read
+#   2. a tessera mount on the store: 1 GiB of random data written (fsync) and
+#      read, then 1,000 x 128 KiB files written and read; every read phase on a
+#      fresh mount with the page cache dropped
 #   3. the same workload through s3fs (Debian's package) on the same server
 # Usage: bench/s3.sh [WORKDIR]   — starts its own s3rver on 127.0.0.1:$PORT
 #   (default 24568); set S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY to use another server.
@@ -35,37 +36,60 @@ echo "== objbench on $S3_ENDPOINT (4 MiB objects, -p 4)"
 "$TESSERA" objbench --storage s3 --bucket "$S3_ENDPOINT/objbench" -p 4 --big-object-size 512
 echo
 
-# workload DIR: prints "write_MiBps read_MiBps small_write_files_per_s small_read_files_per_s"
+# workload DIR REMOUNT_FN: prints "write_MiBps read_MiBps small_write_files_per_s
+# small_read_files_per_s". Each read phase runs on a fresh mount (REMOUNT_FN)
+# with the page cache dropped, so neither client answers from what it kept of
+# its own writes.
 workload() {
-  local d=$1 t0 t1 t2 t3 t4
+  local d=$1 remount=$2 t0 t1 t2 t3 t4 t5 t6
   drop
   t0=$(now)
-  dd if=/dev/zero of="$d/big" bs=1M count="$SIZE" conv=fsync status=none
+  dd if="$WORK/big-src" of="$d/big" bs=1M count="$SIZE" conv=fsync status=none
   t1=$(now)
+  $remount
   drop
-  dd if="$d/big" of=/dev/null bs=1M status=none
   t2=$(now)
+  dd if="$d/big" of=/dev/null bs=1M status=none
+  t3=$(now)
   mkdir -p "$d/small"
   for i in $(seq 1 "$FILES"); do head -c 131072 "$WORK/small-src" >"$d/small/$i"; done
   sync
-  t3=$(now)
-  drop
-  cat "$d"/small/* >/dev/null
   t4=$(now)
-  echo "$(rate "$SIZE" "$t0" "$t1") $(rate "$SIZE" "$t1" "$t2") $(rate "$FILES" "$t2" "$t3") $(rate "$FILES" "$t3" "$t4")"
+  $remount
+  drop
+  t5=$(now)
+  cat "$d"/small/* >/dev/null
+  t6=$(now)
+  echo "$(rate "$SIZE" "$t0" "$t1") $(rate "$SIZE" "$t2" "$t3") $(rate "$FILES" "$t3" "$t4") $(rate "$FILES" "$t5" "$t6")"
 }
 head -c 131072 /dev/urandom >"$WORK/small-src"
+head -c $((SIZE << 20)) /dev/urandom >"$WORK/big-src"  # random: nobody gets zeros for free
 
 "$TESSERA" format "sqlite3://$WORK/meta.db" bench --storage s3 --bucket "$S3_ENDPOINT/tessera-bench" >/dev/null
-"$TESSERA" mount "sqlite3://$WORK/meta.db" "$WORK/t" --background --log "$WORK/mount.log" >/dev/null
-read -r tw tr tsw tsr < <(workload "$WORK/t")
+mount_t() { "$TESSERA" mount "sqlite3://$WORK/meta.db" "$WORK/t" --background --log "$WORK/mount.log" >/dev/null; }
+remount_t() { "$TESSERA" umount "$WORK/t" && mount_t; }
+mount_t
+read -r tw tr tsw tsr < <(workload "$WORK/t" remount_t)
 
-curl -s -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
-  -X PUT "$S3_ENDPOINT/s3fs-bench"
+# s3fs needs an existing bucket: let a throw-away format create it.
+"$TESSERA" format "sqlite3://$WORK/s3fs-bucket.db" s3fs-bucket --storage s3 \
+  --bucket "$S3_ENDPOINT/s3fs-bench" >/dev/null
 echo "$S3_ACCESS_KEY:$S3_SECRET_KEY" >"$WORK/passwd" && chmod 600 "$WORK/passwd"
-s3fs s3fs-bench "$WORK/s" -o url="$S3_ENDPOINT" -o use_path_request_style \
-  -o passwd_file="$WORK/passwd" -o sigv4 -o endpoint=us-east-1
-read -r sw sr ssw ssr < <(workload "$WORK/s")
+mount_s() {
+  s3fs s3fs-bench "$WORK/s" -o url="$S3_ENDPOINT" -o use_path_request_style \
+    -o passwd_file="$WORK/passwd" -o sigv4 -o endpoint=us-east-1
+  # s3fs daemonizes before it checks the bucket: make sure it really mounted.
+  for _ in $(seq 50); do mountpoint -q "$WORK/s" && return 0; sleep 0.1; done
+  echo "s3fs did not mount" >&2
+  exit 1
+}
+remount_s() {
+  umount "$WORK/s"
+  while pgrep -f "s3fs s3fs-bench" >/dev/null; do sleep 0.2; done
+  mount_s
+}
+mount_s
+read -r sw sr ssw ssr < <(workload "$WORK/s" remount_s)
 
 printf '%-30s %10s %10s %8s\n' "" tessera s3fs ratio
 printf '%-30s %10.1f %10.1f %8.2f\n' "write ${SIZE} MiB (MiB/s)" "$tw" "$sw" "$(echo "$tw / $sw" | bc -l)"
