@@ -55,25 +55,28 @@ void Vfs::ReleaseFile(Ino ino) {
   if (it != files_.end() && --it->second->refs == 0) files_.erase(it);
 }
 
+Status Vfs::CommitWriterLocked(Ino ino, FileState& f, uint32_t index, chunk::SliceWriter& w) {
+  auto slice = w.Finish();
+  Status s;
+  if (!slice.has_value()) {
+    s = slice.error();
+  } else if (slice->len > 0) {
+    s = meta_->WriteSlice(ino, index, *slice, SystemClock().Now());
+    auto cached = f.chunks.find(index);
+    if (s.ok() && cached != f.chunks.end()) cached->second.push_back(*slice);
+  }
+  if (s.ok()) return s;
+  TLOG(kError) << "inode " << ino << " chunk " << index
+               << ": write could not be committed: " << s.ToString();
+  f.chunks.erase(index);
+  return Status(Code::kIO, s.message());
+}
+
 Status Vfs::CommitLocked(Ino ino, FileState& f) {
   Status first;
   for (auto it = f.writers.begin(); it != f.writers.end(); it = f.writers.erase(it)) {
-    uint32_t index = it->first;
-    auto slice = it->second->Finish();
-    Status s;
-    if (!slice.has_value()) {
-      s = slice.error();
-    } else if (slice->len > 0) {
-      s = meta_->WriteSlice(ino, index, *slice, SystemClock().Now());
-      auto cached = f.chunks.find(index);
-      if (s.ok() && cached != f.chunks.end()) cached->second.push_back(*slice);
-    }
-    if (!s.ok()) {
-      TLOG(kError) << "inode " << ino << " chunk " << index
-                   << ": write could not be committed: " << s.ToString();
-      f.chunks.erase(index);
-      if (first.ok()) first = Status(Code::kIO, s.message());
-    }
+    Status s = CommitWriterLocked(ino, f, it->first, *it->second);
+    if (!s.ok() && first.ok()) first = s;
   }
   return first;
 }
@@ -205,17 +208,12 @@ Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
     size_t n = std::min<uint64_t>(data.size() - done, kChunkSize - in_chunk);
     auto& w = f.writers[index];
     if (w && !w->CanWrite(in_chunk, n)) {
-      auto slice = w->Finish();
-      Status s = slice.has_value() ? meta_->WriteSlice(h->ino, index, *slice, SystemClock().Now())
-                                   : slice.error();
+      Status s = CommitWriterLocked(h->ino, f, index, *w);
       w.reset();
       if (!s.ok()) {
         f.writers.erase(index);
-        f.chunks.erase(index);
-        return Err(Code::kIO, s.message());
+        return Err(s);
       }
-      auto cached = f.chunks.find(index);
-      if (cached != f.chunks.end()) cached->second.push_back(*slice);
     }
     if (!w) {
       auto id = meta_->NewSliceId();

@@ -142,6 +142,9 @@ class Vfs {
   void OverlayPending(Ino ino, Attr* attr);
   Result<std::shared_ptr<Handle>> GetHandle(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> h);
+  // Finishes one write session of chunk `index` and commits its slice; a
+  // failure is logged and becomes kIO. Caller holds f.mu.
+  Status CommitWriterLocked(Ino ino, FileState& f, uint32_t index, chunk::SliceWriter& w);
   // Finishes every write session of `f` and commits the slices. Caller holds f->mu.
   Status CommitLocked(Ino ino, FileState& f);
   Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
