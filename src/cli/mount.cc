@@ -63,24 +63,17 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // zero-fault) every one.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and keep freed blocks' pages: no re-faulting
-  auto engine = kv::OpenEngine(f.meta_url);
-  if (!engine.has_value()) return fail(engine.error());
-  auto m = meta::NewMeta(std::move(*engine));
-  auto settings = m->Load();
-  if (!settings.has_value()) {
-    if (settings.error().code() == Code::kNotFound) {
-      return fail(Status(Code::kNotFound, f.meta_url + " is not formatted; run 'tessera format " +
-                                              f.meta_url + " NAME' first"));
-    }
-    return fail(settings.error());
-  }
-  auto config = StoreConfigFor(*settings);
+  auto opened = OpenFormattedMeta(f.meta_url);
+  if (!opened.has_value()) return fail(opened.error());
+  auto m = std::move(opened->meta);
+  meta::Settings& settings = opened->settings;
+  auto config = StoreConfigFor(settings);
   if (!config.has_value()) return fail(config.error());
   config->retry_options.max_attempts = std::max(1, f.io_retries);
   auto store = object::OpenVolumeStore(*config);
   if (!store.has_value()) return fail(store.error());
   // A missing bucket or refused credentials stop the mount here, not at the first write.
-  auto listed = (*store)->List(settings->name + "/", "", 1);
+  auto listed = (*store)->List(settings.name + "/", "", 1);
   if (!listed.has_value()) {
     return fail(Status(listed.error().code(), "storage " + (*store)->Describe() +
                                                   " is not usable: " + listed.error().message()));
@@ -91,11 +84,11 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.dir_entry_timeout = f.dir_entry_cache;
   opts.block_cache_bytes = f.block_cache_mib << 20;
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
-  opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings->storage == "file" ? 4 : 20;
+  opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
   opts.max_readahead_blocks =
-      static_cast<uint32_t>((f.max_readahead_mib << 20) / settings->block_size);
-  std::string name = settings->name;
-  vfs::Vfs v(std::move(m), std::move(*store), std::move(*settings), opts);
+      static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
+  std::string name = settings.name;
+  vfs::Vfs v(std::move(m), std::move(*store), std::move(settings), opts);
   meta::SessionInfo session;
   session.host = Hostname();
   session.pid = static_cast<uint32_t>(getpid());

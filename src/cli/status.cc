@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/volume.h"
 #include "kv/engine.h"
 #include "meta/meta.h"
 #include "vfs/vfs.h"
@@ -14,22 +15,16 @@ namespace tessera::cli {
 namespace {
 
 void RunStatus(const std::string& url) {
-  auto engine = kv::OpenEngine(AbsoluteMetaUrl(url));
-  if (!engine.has_value()) Die(engine.error().ToString());
-  auto m = meta::NewMeta(std::move(*engine));
-  auto settings = m->Load();
-  if (!settings.has_value()) {
-    if (settings.error().code() == Code::kNotFound) {
-      Die(url + " is not formatted; run 'tessera format " + url + " NAME' first");
-    }
-    Die(settings.error().ToString());
-  }
+  auto opened = OpenFormattedMeta(AbsoluteMetaUrl(url));
+  if (!opened.has_value()) Die(opened.error().ToString());
+  auto& m = opened->meta;
+  meta::Settings& settings = opened->settings;
   auto st = m->StatFs();
   if (!st.has_value()) Die(st.error().ToString());
   auto sessions = m->ListSessions();
   if (!sessions.has_value()) Die(sessions.error().ToString());
   nlohmann::json j;
-  j["setting"] = nlohmann::json::parse(settings->ToJson(/*redact=*/true));
+  j["setting"] = nlohmann::json::parse(settings.ToJson(/*redact=*/true));
   j["usage"] = {{"used_space", st->used_space},
                 {"used_inodes", st->used_inodes},
                 {"total_space", st->total_space},

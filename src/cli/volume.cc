@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "kv/engine.h"
 #include "object/wrappers.h"
 
 namespace tessera::cli {
@@ -10,6 +11,19 @@ namespace tessera::cli {
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
+}
+
+Result<OpenedMeta> OpenFormattedMeta(const std::string& meta_url) {
+  ASSIGN_OR_RETURN(auto engine, kv::OpenEngine(meta_url));
+  OpenedMeta opened{meta::NewMeta(std::move(engine)), {}};
+  auto settings = opened.meta->Load();
+  if (!settings.has_value()) {
+    if (settings.error().code() != Code::kNotFound) return Err(settings.error());
+    return Err(Code::kNotFound, meta_url + " is not formatted; run 'tessera format " + meta_url +
+                                    " NAME' first");
+  }
+  opened.settings = std::move(*settings);
+  return opened;
 }
 
 Result<object::StoreConfig> StoreConfigFor(const meta::Settings& s) {

@@ -4,6 +4,7 @@
 //   TESSERA_RSA_PASSPHRASE                     unlocks an encrypted volume's key
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -13,6 +14,15 @@
 namespace tessera::cli {
 
 inline constexpr const char* kPassphraseEnv = "TESSERA_RSA_PASSPHRASE";
+
+// A formatted volume's metadata and settings.
+struct OpenedMeta {
+  std::unique_ptr<meta::Meta> meta;
+  meta::Settings settings;
+};
+// Opens `meta_url` and loads its settings; an empty engine is kNotFound with
+// the hint to run `tessera format`.
+Result<OpenedMeta> OpenFormattedMeta(const std::string& meta_url);
 
 // The object store stack the settings describe; errors say which secret is
 // missing or wrong and how to supply it.
