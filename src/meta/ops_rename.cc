@@ -65,11 +65,16 @@ Status CheckNotBeneath(kv::Txn& txn, Ino dir, Ino ancestor) {
   return Status(Code::kLoop, "directory parent chain does not reach the root");
 }
 
-// Moves directory `ino` from `from` to `to`: fixes its parent and both nlinks.
-void MoveDir(Attr* child, Attr* from, Attr* to, Ino to_ino) {
-  child->parent = to_ino;
-  if (from->nlink > 2) --from->nlink;
-  ++to->nlink;
+// Moves entry `child` from directory `from` to `to`: a directory fixes its
+// parent and both nlinks; a file with one link records its new parent.
+void MoveEntry(Attr* child, Attr* from, Attr* to, Ino to_ino) {
+  if (child->IsDir()) {
+    child->parent = to_ino;
+    if (from->nlink > 2) --from->nlink;
+    ++to->nlink;
+  } else if (child->nlink == 1) {
+    child->parent = to_ino;
+  }
 }
 
 }  // namespace
@@ -138,16 +143,8 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
     RETURN_IF_ERROR(
         txn.Set(keys::Dentry(new_parent, new_name), EncodeDentry(sattr->mode, src.ino)));
     if (!same_dir) {
-      if (sattr->IsDir()) {
-        MoveDir(sattr, pattr, npattr, new_parent);
-      } else if (sattr->nlink == 1) {
-        sattr->parent = new_parent;
-      }
-      if (dattr->IsDir()) {
-        MoveDir(dattr, npattr, pattr, parent);
-      } else if (dattr->nlink == 1) {
-        dattr->parent = parent;
-      }
+      MoveEntry(sattr, pattr, npattr, new_parent);
+      MoveEntry(dattr, npattr, pattr, parent);
     }
     sattr->ctime = dattr->ctime = env.now;
     table.Dirty(dst.ino);
@@ -178,13 +175,7 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
     RETURN_IF_ERROR(txn.Delete(keys::Dentry(parent, name)));
     RETURN_IF_ERROR(
         txn.Set(keys::Dentry(new_parent, new_name), EncodeDentry(sattr->mode, src.ino)));
-    if (!same_dir) {
-      if (sattr->IsDir()) {
-        MoveDir(sattr, pattr, npattr, new_parent);
-      } else if (sattr->nlink == 1) {
-        sattr->parent = new_parent;
-      }
-    }
+    if (!same_dir) MoveEntry(sattr, pattr, npattr, new_parent);
     sattr->ctime = env.now;
   }
   pattr->mtime = pattr->ctime = env.now;
