@@ -6,10 +6,11 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3
-  libsqlite3-dev
+  libsqlite3-dev libhiredis-dev libpq-dev
   libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libxxhash-dev libtinyxml2-dev
   libgtest-dev libcli11-dev nlohmann-json3-dev
   attr tar diffutils procps bc openssl curl sqlite3
+  redis-server postgresql etcd-server etcd-client
 )
 
 missing=()

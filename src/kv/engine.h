@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/url.h"
 
 namespace tessera::kv {
 
@@ -95,8 +96,18 @@ std::unique_ptr<Engine> NewMemEngine();
 // Opens (creating if needed) an SQLite database file in WAL mode.
 Result<std::unique_ptr<Engine>> NewSqliteEngine(const std::string& path);
 
-// Opens the engine a metadata URL names: "sqlite3://PATH" or "mem://NAME"
-// (mem engines with one name are shared within the process, for tests).
+// Engines on servers, one per scheme; each says clearly what is wrong with a
+// URL it cannot use or a server it cannot reach.
+//   redis://[user:pass@]host:port/db          (and rediss://)
+//   postgres://user:pass@host:port/dbname[?search_path=schema]
+//   etcd://host:port[,host:port...]/prefix
+Result<std::unique_ptr<Engine>> NewRedisEngine(const Url& url);
+Result<std::unique_ptr<Engine>> NewPostgresEngine(const Url& url);
+Result<std::unique_ptr<Engine>> NewEtcdEngine(const Url& url);
+
+// Opens the engine a metadata URL names: "sqlite3://PATH", "mem://NAME"
+// (mem engines with one name are shared within the process, for tests), or
+// one of the server engines above.
 Result<std::unique_ptr<Engine>> OpenEngine(const std::string& url);
 // The schemes OpenEngine accepts, for error messages.
 std::vector<std::string> SupportedSchemes();

@@ -1,5 +1,6 @@
-// The KV contract suite: every test here runs on every engine (mem, and
-// SQLite in a fresh temporary directory), plus the engine-independent RunTxn
+// The KV contract suite: every test here runs on every engine (mem, SQLite
+// in a fresh temporary directory, and Redis, PostgreSQL and etcd on the
+// servers named by TESSERA_TEST_*_URL), plus the engine-independent RunTxn
 // and PrefixEnd behaviour.
 #include "kv/engine.h"
 
@@ -39,12 +40,41 @@ struct SqliteFactory {
   }
 };
 
+// An engine on the server that scripts/test.sh starts, emptied first; no
+// engine (the test skips, or fails under TESSERA_TEST_REQUIRE_SERVERS=1)
+// when the server's URL variable is unset.
+template <testing::Server kServer>
+struct ServerFactory {
+  static std::unique_ptr<Engine> Make(const std::string&) {
+    auto url = testing::ServerTestUrl(kServer, "kv_test", 1);
+    if (!url) return nullptr;
+    auto engine = OpenEngine(*url);
+    EXPECT_TRUE(engine.has_value()) << engine.error().ToString();
+    if (!engine.has_value()) return nullptr;
+    Status st = (*engine)->Reset();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return std::move(*engine);
+  }
+};
+struct RedisFactory : ServerFactory<testing::Server::kRedis> {
+  static constexpr const char* kName = "Redis";
+};
+struct PostgresFactory : ServerFactory<testing::Server::kPostgres> {
+  static constexpr const char* kName = "Postgres";
+};
+struct EtcdFactory : ServerFactory<testing::Server::kEtcd> {
+  static constexpr const char* kName = "Etcd";
+};
+
 template <typename Factory>
 class KvEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     engine_ = Factory::Make(dir_.path());
-    ASSERT_NE(engine_, nullptr);
+    if (engine_ == nullptr && !::testing::Test::HasFailure() && !testing::ServersRequired()) {
+      GTEST_SKIP() << Factory::kName << " server not configured";
+    }
+    ASSERT_NE(engine_, nullptr) << Factory::kName << " engine not available";
   }
 
   std::vector<KeyValue> ScanAll(std::string_view begin, std::string_view end, size_t limit = 0) {
@@ -61,7 +91,8 @@ class KvEngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
 };
 
-using Engines = ::testing::Types<MemFactory, SqliteFactory>;
+using Engines =
+    ::testing::Types<MemFactory, SqliteFactory, RedisFactory, PostgresFactory, EtcdFactory>;
 struct EngineNames {
   template <typename Factory>
   static std::string GetName(int) {

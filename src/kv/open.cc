@@ -2,6 +2,7 @@
 //
 //   sqlite3:///abs/meta.db   sqlite3://relative/meta.db   sqlite3://meta.db?sync=normal
 //   mem://name               (one engine per name, shared within the process)
+//   redis://… postgres://… etcd://…   (see engine.h)
 #include <map>
 #include <mutex>
 
@@ -58,7 +59,9 @@ Result<SqliteOptions> ParseSqliteQuery(const Url& url) {
 
 }  // namespace
 
-std::vector<std::string> SupportedSchemes() { return {"sqlite3", "mem"}; }
+std::vector<std::string> SupportedSchemes() {
+  return {"sqlite3", "mem", "redis", "rediss", "postgres", "postgresql", "etcd"};
+}
 
 Result<std::unique_ptr<Engine>> OpenEngine(const std::string& url) {
   ASSIGN_OR_RETURN(Url parsed, ParseUrl(url, SupportedSchemes()));
@@ -68,6 +71,11 @@ Result<std::unique_ptr<Engine>> OpenEngine(const std::string& url) {
     }
     return std::make_unique<SharedEngine>(NamedMemEngine(parsed.path));
   }
+  if (parsed.scheme == "redis" || parsed.scheme == "rediss") return NewRedisEngine(parsed);
+  if (parsed.scheme == "postgres" || parsed.scheme == "postgresql") {
+    return NewPostgresEngine(parsed);
+  }
+  if (parsed.scheme == "etcd") return NewEtcdEngine(parsed);
   // sqlite3
   ASSIGN_OR_RETURN(SqliteOptions opts, ParseSqliteQuery(parsed));
   return NewSqliteEngine(parsed.path, opts);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "kv/engine.h"
 
@@ -57,6 +58,41 @@ inline std::optional<std::string> Read(Engine& engine, std::string_view key) {
                      {.read_only = true});
   if (!st.ok()) return "<error>";
   return out;
+}
+
+// The engines that run on a server the test scripts start (scripts/test.sh).
+enum class Server { kRedis, kPostgres, kEtcd };
+
+inline const char* ServerEnvVar(Server server) {
+  switch (server) {
+    case Server::kRedis: return "TESSERA_TEST_REDIS_URL";        // redis://host:port
+    case Server::kPostgres: return "TESSERA_TEST_POSTGRES_URL";  // postgres://u:p@host:port/db
+    case Server::kEtcd: return "TESSERA_TEST_ETCD_URL";          // etcd://host:port
+  }
+  return "";
+}
+
+// A URL of the test server for `server` whose keys no other test binary
+// touches: Redis database `redis_db`, PostgreSQL schema `ns`, etcd prefix
+// `ns`. nullopt when the server's variable is unset.
+inline std::optional<std::string> ServerTestUrl(Server server, std::string_view ns,
+                                                int redis_db) {
+  const char* base = getenv(ServerEnvVar(server));
+  if (base == nullptr || *base == '\0') return std::nullopt;
+  std::string url = base;
+  switch (server) {
+    case Server::kRedis: return url + "/" + std::to_string(redis_db);
+    case Server::kPostgres: return url + "?search_path=" + std::string(ns);
+    case Server::kEtcd: return url + "/" + std::string(ns);
+  }
+  return std::nullopt;
+}
+
+// True when a test without its server must fail rather than skip
+// (scripts/test.sh sets TESSERA_TEST_REQUIRE_SERVERS=1).
+inline bool ServersRequired() {
+  const char* v = getenv("TESSERA_TEST_REQUIRE_SERVERS");
+  return v != nullptr && std::string_view(v) == "1";
 }
 
 }  // namespace tessera::kv::testing

@@ -1,5 +1,6 @@
-// The fixture shared by the meta tests: one Meta over each kv engine (mem and
-// SQLite in a temporary file), a fake clock, a recording SliceFreer, and
+// The fixture shared by the meta tests: one Meta over each kv engine (mem,
+// SQLite in a temporary file, and the server engines when their test servers
+// are configured, see kv/test_util.h), a fake clock, a recording SliceFreer, and
 // direct access to the engine's keys. Test-only.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include "common/clock.h"
 #include "kv/engine.h"
+#include "kv/test_util.h"
 #include "meta/keys.h"
 #include "meta/meta.h"
 
@@ -30,7 +32,7 @@
 
 namespace tessera::meta::testing {
 
-enum class EngineKind { kMem, kSqlite };
+enum class EngineKind { kMem, kSqlite, kRedis, kPostgres, kEtcd };
 
 // Lets a test keep using an engine that it also hands to a Meta.
 class SharedEngine final : public kv::Engine {
@@ -59,8 +61,22 @@ class MetaTest : public ::testing::TestWithParam<EngineKind> {
       auto e = kv::NewSqliteEngine(dir_ + "/meta.db");
       ASSERT_TRUE(e.has_value()) << e.error().ToString();
       engine_ = std::shared_ptr<kv::Engine>(std::move(*e));
-    } else {
+    } else if (GetParam() == EngineKind::kMem) {
       engine_ = kv::NewMemEngine();
+    } else {
+      kv::testing::Server server = GetParam() == EngineKind::kRedis ? kv::testing::Server::kRedis
+                                   : GetParam() == EngineKind::kPostgres
+                                       ? kv::testing::Server::kPostgres
+                                       : kv::testing::Server::kEtcd;
+      auto url = kv::testing::ServerTestUrl(server, "meta_test", 2);
+      if (!url) {
+        if (!kv::testing::ServersRequired()) GTEST_SKIP() << "server not configured";
+        FAIL() << kv::testing::ServerEnvVar(server) << " is unset";
+      }
+      auto e = kv::OpenEngine(*url);
+      ASSERT_TRUE(e.has_value()) << e.error().ToString();
+      engine_ = std::shared_ptr<kv::Engine>(std::move(*e));
+      ASSERT_OK(engine_->Reset());
     }
     meta_ = NewClient();
     ASSERT_OK(meta_->Format(DefaultSettings(), false));
@@ -166,13 +182,23 @@ class MetaTest : public ::testing::TestWithParam<EngineKind> {
 };
 
 inline std::string EngineName(const ::testing::TestParamInfo<EngineKind>& info) {
-  return info.param == EngineKind::kMem ? "Mem" : "Sqlite";
+  switch (info.param) {
+    case EngineKind::kMem: return "Mem";
+    case EngineKind::kSqlite: return "Sqlite";
+    case EngineKind::kRedis: return "Redis";
+    case EngineKind::kPostgres: return "Postgres";
+    case EngineKind::kEtcd: return "Etcd";
+  }
+  return "Unknown";
 }
 
 #define TESSERA_META_INSTANTIATE(suite)                                                       \
   INSTANTIATE_TEST_SUITE_P(Engines, suite,                                                    \
                            ::testing::Values(::tessera::meta::testing::EngineKind::kMem,      \
-                                             ::tessera::meta::testing::EngineKind::kSqlite),  \
+                                             ::tessera::meta::testing::EngineKind::kSqlite,   \
+                                             ::tessera::meta::testing::EngineKind::kRedis,    \
+                                             ::tessera::meta::testing::EngineKind::kPostgres, \
+                                             ::tessera::meta::testing::EngineKind::kEtcd),    \
                            ::tessera::meta::testing::EngineName)
 
 }  // namespace tessera::meta::testing
