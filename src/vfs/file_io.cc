@@ -140,6 +140,23 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
   return AddHandle(std::move(h));
 }
 
+// Starts background fetches of the blocks of [from, from + window) that the
+// cache lacks, across chunk boundaries, so that a sequential reader finds the
+// next chunk's first blocks already on their way. Failures are left to the
+// read that needs the data.
+void Vfs::ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window) {
+  const uint64_t end = std::min(f.length, from + window);
+  for (uint64_t pos = from; pos < end;) {
+    const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
+    const uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
+    const uint64_t len = std::min<uint64_t>(end - pos, kChunkSize - in_chunk);
+    auto slices = ChunkLocked(ino, f, index);
+    if (!slices.has_value()) return;
+    reader_.Prefetch(**slices, in_chunk, len, *downloads_);
+    pos += len;
+  }
+}
+
 Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
   ASSIGN_OR_RETURN(auto h, GetHandle(fh));
   if (!h->file) return Err(Code::kIsDir, "not a regular file");
@@ -174,13 +191,7 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
       n = std::min<uint64_t>({size - done, kChunkSize - in_chunk, f.length - pos});
       ASSIGN_OR_RETURN(const std::vector<Slice>* cached, ChunkLocked(h->ino, f, index));
       slices = *cached;
-      if (window > 0 && done == 0) {
-        uint64_t ahead = in_chunk + n;  // readahead stays inside this chunk
-        uint64_t len = std::min<uint64_t>({window, kChunkSize - ahead, f.length - (pos + n)});
-        if (ahead < kChunkSize && len > 0) {
-          reader_.Prefetch(slices, static_cast<uint32_t>(ahead), len, *downloads_);
-        }
-      }
+      if (window > 0 && done == 0) ReadAheadLocked(h->ino, f, offset + size, window);
     }
     Status s = reader_.Read(slices, in_chunk, n, out + done);
     if (!s.ok()) {

@@ -148,6 +148,7 @@ class Vfs {
   // Finishes every write session of `f` and commits the slices. Caller holds f->mu.
   Status CommitLocked(Ino ino, FileState& f);
   Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
+  void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
   Result<std::string> InfoJson(Ino ino);
   void FreeSlice(uint64_t id, uint32_t size);
   void Kick();

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <random>
 #include <set>
 #include <thread>
@@ -14,10 +16,45 @@
 namespace tessera::vfs {
 namespace {
 
+// A mem store that counts the Gets it serves.
+class CountingStore final : public object::ObjectStore {
+ public:
+  std::string Describe() const override { return inner_->Describe(); }
+  Status Create() override { return inner_->Create(); }
+  Status Put(std::string_view key, std::string_view data) override {
+    return inner_->Put(key, data);
+  }
+  Result<std::string> Get(std::string_view key, uint64_t offset, int64_t length) override {
+    ++gets;
+    uint64_t now = ++in_flight;
+    uint64_t peak = peak_in_flight.load();
+    while (now > peak && !peak_in_flight.compare_exchange_weak(peak, now)) {
+    }
+    if (get_delay.count() > 0) std::this_thread::sleep_for(get_delay);
+    auto got = inner_->Get(key, offset, length);
+    --in_flight;
+    return got;
+  }
+  Result<object::ObjectInfo> Head(std::string_view key) override { return inner_->Head(key); }
+  Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Result<object::ListPage> List(std::string_view prefix, std::string_view start_after,
+                                size_t limit) override {
+    return inner_->List(prefix, start_after, limit);
+  }
+
+  std::atomic<uint64_t> gets{0};
+  std::atomic<uint64_t> in_flight{0};
+  std::atomic<uint64_t> peak_in_flight{0};
+  std::chrono::milliseconds get_delay{0};  // set before concurrent use
+
+ private:
+  std::unique_ptr<object::ObjectStore> inner_ = object::NewMemStore();
+};
+
 class VfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = object::NewMemStore();
+    auto store = std::make_unique<CountingStore>();
     store_ = store.get();
     auto m = meta::NewMeta(kv::NewMemEngine());
     meta::Settings s;
@@ -51,7 +88,7 @@ class VfsTest : public ::testing::Test {
   }
 
   meta::Context ctx_;
-  object::ObjectStore* store_ = nullptr;
+  CountingStore* store_ = nullptr;
   std::unique_ptr<Vfs> vfs_;
 };
 
@@ -104,6 +141,57 @@ TEST_F(VfsTest, RandomWritesMatchAModel) {
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(ReadAll(*again, model.size()), model);
   EXPECT_TRUE(vfs_->Release(*again).ok());
+}
+
+TEST_F(VfsTest, ReadaheadCrossesChunkBoundaries) {
+  // 64 KiB blocks: a chunk is 1,024 blocks; the file spills 4 blocks into chunk 1.
+  const size_t kBlock = 64 << 10;
+  uint64_t fh = CreateFile("big");
+  std::string block(kBlock, 'b');
+  for (size_t off = 0; off < kChunkSize + 4 * kBlock; off += kBlock) {
+    ASSERT_TRUE(vfs_->Write(fh, off, block).has_value());
+  }
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "big")->ino;
+  auto rfh = vfs_->Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(rfh.has_value());
+  // Read chunk 0 sequentially up to its last block, which stays unread.
+  const uint64_t before = store_->gets.load();
+  std::string buf(kBlock, '\0');
+  for (uint64_t off = 0; off + kBlock < kChunkSize; off += kBlock) {
+    auto n = vfs_->Read(*rfh, off, kBlock, buf.data());
+    ASSERT_TRUE(n.has_value());
+    ASSERT_EQ(*n, kBlock);
+  }
+  // The window reaches past the chunk's end: chunk 1's blocks are fetched
+  // before anyone reads them (1,023 blocks read + 1 left in chunk 0).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store_->gets.load() - before <= 1024 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GT(store_->gets.load() - before, 1024u);
+  ASSERT_TRUE(vfs_->Release(*rfh).ok());
+}
+
+TEST_F(VfsTest, SequentialReaderKeepsTheWindowInFlight) {
+  // A slow store: a sequential reader must keep several GETs going at once.
+  const size_t kBlock = 64 << 10;
+  uint64_t fh = CreateFile("seq");
+  std::string block(kBlock, 's');
+  for (size_t i = 0; i < 64; ++i) ASSERT_TRUE(vfs_->Write(fh, i * kBlock, block).has_value());
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  store_->get_delay = std::chrono::milliseconds(20);
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "seq")->ino;
+  auto rfh = vfs_->Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(rfh.has_value());
+  std::string buf(32 << 10, '\0');
+  for (uint64_t off = 0; off < 64 * kBlock; off += buf.size()) {
+    auto n = vfs_->Read(*rfh, off, buf.size(), buf.data());
+    ASSERT_TRUE(n.has_value());
+    ASSERT_EQ(*n, buf.size());
+  }
+  EXPECT_GE(store_->peak_in_flight.load(), 4u);
+  ASSERT_TRUE(vfs_->Release(*rfh).ok());
 }
 
 TEST_F(VfsTest, AppendAndTruncateOnOpen) {
