@@ -44,6 +44,7 @@ struct MountFlags {
   int io_retries = 10;
   int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
   uint64_t max_readahead_mib = 32;
+  int heartbeat_s = 12;
   bool debug = false;
 };
 
@@ -85,6 +86,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.block_cache_bytes = f.block_cache_mib << 20;
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
   opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
+  opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
   std::string name = settings.name;
@@ -239,6 +241,10 @@ void AddMountCommand(CLI::App& app) {
                   "blocks uploading in parallel (default 20; 4 for file storage)");
   cmd->add_option("--max-readahead", f->max_readahead_mib,
                   "MiB a sequential reader fetches ahead (0: no readahead)")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat", f->heartbeat_s,
+                  "seconds between session heartbeats; a mount silent for 5 heartbeats is "
+                  "stale and other mounts release its locks and files")
       ->capture_default_str();
   cmd->add_option("--io-retries", f->io_retries,
                   "attempts of an object store request that fails for a transient reason "

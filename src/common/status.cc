@@ -61,6 +61,7 @@ int Status::ToErrno() const {
     case Code::kBadHandle: return EBADF;
     case Code::kQuota: return EDQUOT;
     case Code::kInterrupted: return EINTR;
+    case Code::kWouldBlock: return EAGAIN;
   }
   return EIO;
 }

@@ -41,6 +41,7 @@ enum class Code : int {
   kBadHandle,     // EBADF
   kQuota,         // EDQUOT
   kInterrupted,   // EINTR
+  kWouldBlock,    // EAGAIN: a lock is held by another owner
 };
 
 class [[nodiscard]] Status {

@@ -1,6 +1,8 @@
 // The fuse_lowlevel_ops table: one short handler per operation.
 #define FUSE_USE_VERSION 312
 #include <fuse3/fuse_lowlevel.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -186,10 +188,18 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
 }
 
 void Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  ReplyStatus(req, V(req).Flush(fi->fh));
+  // close(2): the closing process's POSIX locks on the file go with it.
+  Status locks = V(req).ReleaseLocks(fi->fh, fi->lock_owner, /*posix=*/true, /*flock=*/false);
+  Status s = V(req).Flush(fi->fh);
+  ReplyStatus(req, s.ok() ? locks : s);
 }
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  // The last close of an open file drops its flock.
+  Status locks = fi->flock_release
+                     ? V(req).ReleaseLocks(fi->fh, fi->lock_owner, /*posix=*/false, /*flock=*/true)
+                     : Status::Ok();
+  if (!locks.ok()) TLOG(kWarn) << "releasing a flock failed: " << locks.ToString();
   ReplyStatus(req, V(req).Release(fi->fh));
 }
 
@@ -278,11 +288,43 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_
                                     static_cast<uint64_t>(len)));
 }
 
+// --- Locks: kept in meta, so that they hold across mounts ---
+
+meta::LockRange ToRange(const struct flock* lk) {
+  meta::LockRange r;
+  r.type = lk->l_type;
+  r.start = static_cast<uint64_t>(lk->l_start);
+  r.end = lk->l_len == 0 ? meta::kLockEOF : static_cast<uint64_t>(lk->l_start + lk->l_len - 1);
+  r.pid = static_cast<uint32_t>(lk->l_pid);
+  return r;
+}
+
+void GetLk(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, struct flock* lk) {
+  auto r = V(req).GetLk(fi->fh, fi->lock_owner, ToRange(lk));
+  if (!r.has_value()) return ReplyErr(req, r.error());
+  struct flock out = *lk;
+  out.l_type = static_cast<short>(r->type);
+  if (r->type != F_UNLCK) {
+    out.l_start = static_cast<off_t>(r->start);
+    out.l_len = r->end == meta::kLockEOF ? 0 : static_cast<off_t>(r->end - r->start + 1);
+    out.l_pid = static_cast<pid_t>(r->pid);
+  }
+  fuse_reply_lock(req, &out);
+}
+
+void SetLk(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, struct flock* lk, int sleep) {
+  ReplyStatus(req, V(req).SetLk(fi->fh, fi->lock_owner, ToRange(lk), sleep != 0,
+                                [req] { return fuse_req_interrupted(req) != 0; }));
+}
+
+void Flock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, int op) {
+  ReplyStatus(req, V(req).Flock(fi->fh, fi->lock_owner, op,
+                                [req] { return fuse_req_interrupted(req) != 0; }));
+}
+
 void Init(void*, fuse_conn_info* conn) {
-  // flock/fcntl locks stay in the kernel, local to this mount, until they
-  // live in metadata (shared volumes).
-  conn->want &= ~FUSE_CAP_FLOCK_LOCKS;
-  conn->want &= ~FUSE_CAP_POSIX_LOCKS;
+  // flock and fcntl locks go to meta (Flock, GetLk, SetLk above).
+  conn->want |= FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS;
   conn->max_background = 64;
   // 1 MiB writes (and reads where the kernel allows) instead of 128 KiB.
   conn->max_write = 1u << 20;
@@ -324,6 +366,9 @@ const fuse_lowlevel_ops& Ops() {
     o.listxattr = ListXattr;
     o.removexattr = RemoveXattr;
     o.fallocate = Fallocate;
+    o.getlk = GetLk;
+    o.setlk = SetLk;
+    o.flock = Flock;
     return o;
   }();
   return ops;

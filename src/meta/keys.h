@@ -7,10 +7,13 @@
 //   A<ino>C<index BE32>         the chunk's 24-byte slice records, appended
 //   A<ino>S                     symlink target
 //   A<ino>X<name>               extended attribute value
+//   A<ino>F                     BSD flock holders of the inode (ops_lock.cc)
+//   A<ino>L                     POSIX record locks of the inode (ops_lock.cc)
 //   D<ino BE64><length BE64>    a deleted file whose chunks wait to be freed
 //   K<slice id BE64><size BE32> slice reference count (only where shared; missing = 1)
 //   SE<session BE64>            session JSON
 //   SS<session BE64><ino BE64>  inode sustained by the session (unlinked while open)
+//   SL<session BE64><ino BE64>  inode on which the session holds a lock
 //
 // The inode inside `A` keys is LITTLE-endian: consecutive inode numbers then
 // differ in their first byte and spread over the key ranges of a distributed
@@ -73,6 +76,8 @@ inline std::string Chunk(uint64_t ino, uint32_t index) {
   PutBE32(&k, index);
   return k;
 }
+inline std::string Flocks(uint64_t ino) { return InodeKey(ino, 'F'); }
+inline std::string Plocks(uint64_t ino) { return InodeKey(ino, 'L'); }
 inline std::string XattrPrefix(uint64_t ino) { return InodeKey(ino, 'X'); }
 inline std::string Xattr(uint64_t ino, std::string_view name) {
   std::string k = XattrPrefix(ino);
@@ -110,6 +115,17 @@ inline std::string SustainedPrefix(uint64_t sid) {
 }
 inline std::string Sustained(uint64_t sid, uint64_t ino) {
   std::string k = SustainedPrefix(sid);
+  PutBE64(&k, ino);
+  return k;
+}
+
+inline std::string LockedPrefix(uint64_t sid) {
+  std::string k = "SL";
+  PutBE64(&k, sid);
+  return k;
+}
+inline std::string Locked(uint64_t sid, uint64_t ino) {
+  std::string k = LockedPrefix(sid);
   PutBE64(&k, ino);
   return k;
 }
@@ -161,6 +177,11 @@ struct SustainedKey {
 };
 inline std::optional<SustainedKey> ParseSustained(std::string_view key) {
   if (key.size() != 18 || !key.starts_with("SS")) return std::nullopt;
+  return SustainedKey{GetBE64(key.data() + 2), GetBE64(key.data() + 10)};
+}
+// SL keys have the shape of SS keys.
+inline std::optional<SustainedKey> ParseLocked(std::string_view key) {
+  if (key.size() != 18 || !key.starts_with("SL")) return std::nullopt;
   return SustainedKey{GetBE64(key.data() + 2), GetBE64(key.data() + 10)};
 }
 

@@ -181,26 +181,23 @@ class MetaImpl final : public Meta {
 
   Status CloseSession() override {
     OpEnv env = Env();
-    std::string prefix = keys::SustainedPrefix(env.sid);
-    std::vector<Ino> inos;
-    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
-      inos.clear();
-      ASSIGN_OR_RETURN(auto kvs, txn.Scan(prefix, kv::PrefixEnd(prefix)));
-      for (auto& kv : kvs) {
-        if (auto k = keys::ParseSustained(kv.first)) inos.push_back(k->ino);
-      }
-      return Status::Ok();
-    }, {.read_only = true}));
-    for (Ino ino : inos) {
-      RETURN_IF_ERROR(Run([&](kv::Txn& txn) { return DoReleaseInode(txn, env, ino); }));
-    }
-    if (env.sid != 0) {
-      RETURN_IF_ERROR(Run([&](kv::Txn& txn) { return txn.Delete(keys::Session(env.sid)); }));
-    }
+    RETURN_IF_ERROR(ReleaseSession(*engine_, env, env.sid));
     std::lock_guard lock(mu_);
     sid_ = 0;
     open_.clear();
     return Status::Ok();
+  }
+
+  Result<size_t> CleanStaleSessions(int64_t before) override {
+    ASSIGN_OR_RETURN(auto sessions, ListSessions());
+    OpEnv env = Env();
+    size_t cleaned = 0;
+    for (const SessionInfo& s : sessions) {
+      if (s.id == env.sid || s.heartbeat >= before) continue;
+      RETURN_IF_ERROR(ReleaseSession(*engine_, env, s.id));
+      ++cleaned;
+    }
+    return cleaned;
   }
 
   Result<std::vector<SessionInfo>> ListSessions() override {
@@ -216,6 +213,23 @@ class MetaImpl final : public Meta {
       return Status::Ok();
     }, {.read_only = true}));
     return out;
+  }
+
+  // --- Locks ---
+
+  Status Flock(Ino ino, uint64_t owner, int type) override {
+    uint64_t sid = Sid();
+    return Run([&](kv::Txn& txn) { return DoFlock(txn, sid, ino, owner, type); });
+  }
+
+  Result<LockRange> GetLk(Ino ino, uint64_t owner, const LockRange& probe) override {
+    uint64_t sid = Sid();
+    return Read<LockRange>([&](kv::Txn& txn) { return DoGetLk(txn, sid, ino, owner, probe); });
+  }
+
+  Status SetLk(Ino ino, uint64_t owner, const LockRange& range) override {
+    uint64_t sid = Sid();
+    return Run([&](kv::Txn& txn) { return DoSetLk(txn, sid, ino, owner, range); });
   }
 
   // --- Namespace ---

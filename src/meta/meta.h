@@ -138,6 +138,16 @@ struct SessionInfo {
   int64_t heartbeat = 0;   // seconds, last heartbeat
 };
 
+// A byte-range lock as fcntl(2) sees it: bytes [start, end], end = kLockEOF
+// for "to the end of the file, however long".
+constexpr uint64_t kLockEOF = 0x7fffffffffffffffULL;
+struct LockRange {
+  int type = 2;  // F_RDLCK 0, F_WRLCK 1, F_UNLCK 2
+  uint64_t start = 0;
+  uint64_t end = kLockEOF;
+  uint32_t pid = 0;  // the holder's pid, on its own host
+};
+
 // rename(2) flags, as in <linux/fs.h>.
 constexpr uint32_t kRenameNoReplace = 1;
 constexpr uint32_t kRenameExchange = 2;
@@ -171,6 +181,22 @@ class Meta {
   // Removes this session; frees files it still held open after unlink.
   virtual Status CloseSession() = 0;
   virtual Result<std::vector<SessionInfo>> ListSessions() = 0;
+  // Removes the sessions whose last heartbeat is before `before` (seconds):
+  // releases their locks and frees the files they kept alive after unlink
+  // (unless this client has them open: then it keeps them). Returns how many.
+  virtual Result<size_t> CleanStaleSessions(int64_t before) = 0;
+
+  // --- Locks, held in the engine: owners on every mount exclude each other ---
+  // A lock owner is unique within this client's session. Nothing waits:
+  // kWouldBlock when another owner holds a conflicting lock.
+  // BSD flock(2): type F_RDLCK (shared), F_WRLCK (exclusive) or F_UNLCK.
+  virtual Status Flock(Ino ino, uint64_t owner, int type) = 0;
+  // F_GETLK: the first lock of another owner that conflicts with `probe`, or
+  // `probe` with type F_UNLCK when none does.
+  virtual Result<LockRange> GetLk(Ino ino, uint64_t owner, const LockRange& probe) = 0;
+  // F_SETLK: sets `range` for `owner` (F_UNLCK clears it), splitting and
+  // merging the owner's ranges as POSIX says.
+  virtual Status SetLk(Ino ino, uint64_t owner, const LockRange& range) = 0;
 
   // --- Namespace ---
   virtual Result<Entry> Lookup(const Context& ctx, Ino parent, std::string_view name) = 0;

@@ -123,4 +123,18 @@ Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vecto
 // and removes its SS key. No-op when the inode is gone or linked again.
 Status DoReleaseInode(kv::Txn& txn, const OpEnv& env, Ino ino);
 
+// --- ops_lock.cc --- (sid: the session of the lock's owner)
+Status DoFlock(kv::Txn& txn, uint64_t sid, Ino ino, uint64_t owner, int type);
+Result<LockRange> DoGetLk(kv::Txn& txn, uint64_t sid, Ino ino, uint64_t owner,
+                          const LockRange& probe);
+Status DoSetLk(kv::Txn& txn, uint64_t sid, Ino ino, uint64_t owner, const LockRange& range);
+// Drops every lock that session `sid` holds on `ino`.
+Status DoReleaseSessionLocks(kv::Txn& txn, uint64_t sid, Ino ino);
+
+// --- session.cc ---
+// Releases everything session `sid` holds (its locks; the files it kept
+// alive after unlink, which this client takes over if env says it has them
+// open) and removes its record. `sid` may be this client's own session.
+Status ReleaseSession(kv::Engine& engine, const OpEnv& env, uint64_t sid);
+
 }  // namespace tessera::meta

@@ -101,6 +101,16 @@ void Vfs::Worker() {
       last_heartbeat = now;
       Status s = meta_->Heartbeat();
       if (!s.ok()) TLOG(kWarn) << "session heartbeat failed: " << s.ToString();
+      // Any live client frees what dead ones held: their locks, and the
+      // files they kept open after unlink.
+      int64_t stale_before = static_cast<int64_t>(time(nullptr)) -
+                             int64_t{options_.stale_session_heartbeats} * options_.heartbeat_interval_s;
+      auto stale = meta_->CleanStaleSessions(stale_before);
+      if (!stale.has_value()) {
+        TLOG(kWarn) << "cleaning stale sessions failed: " << stale.error().ToString();
+      } else if (*stale > 0) {
+        TLOG(kInfo) << "cleaned " << *stale << " stale session(s)";
+      }
     }
     lock.lock();
   }

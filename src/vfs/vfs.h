@@ -27,6 +27,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,8 @@ struct Options {
   uint32_t max_readahead_blocks = 8;        // readahead window of a sequential reader
   int cleanup_interval_ms = 1000;           // how often deleted data is freed
   int heartbeat_interval_s = 12;
+  // A session that missed this many heartbeats is stale: live clients clean it up.
+  int stale_session_heartbeats = 5;
 };
 
 // The name of the virtual xattr that reports an inode's chunks, slices and objects as JSON.
@@ -123,6 +126,18 @@ class Vfs {
   Status Release(uint64_t fh);
   Status Fallocate(const Context& ctx, uint64_t fh, int mode, uint64_t offset, uint64_t length);
 
+  // --- Locks: held in meta, so they exclude owners on other mounts too. An
+  // owner is the kernel's lock owner; waiting polls meta until the lock is
+  // free, `interrupted` says so, or the mount stops (kInterrupted). ---
+  // flock(2): op is LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB not to wait.
+  Status Flock(uint64_t fh, uint64_t owner, int op, const std::function<bool()>& interrupted);
+  Result<meta::LockRange> GetLk(uint64_t fh, uint64_t owner, const meta::LockRange& probe);
+  Status SetLk(uint64_t fh, uint64_t owner, const meta::LockRange& range, bool wait,
+               const std::function<bool()>& interrupted);
+  // close(2) of any descriptor drops the POSIX locks its process (owner)
+  // holds on the file; the last close of an open file drops its flock.
+  Status ReleaseLocks(uint64_t fh, uint64_t owner, bool posix, bool flock);
+
   // --- Extended attributes (plus the virtual kInfoXattr) ---
   Result<std::string> GetXattr(const Context& ctx, Ino ino, const std::string& name);
   Status SetXattr(const Context& ctx, Ino ino, const std::string& name, std::string_view value,
@@ -153,6 +168,7 @@ class Vfs {
   void FreeSlice(uint64_t id, uint32_t size);
   void Kick();
   void Worker();
+  bool Stopping();
 
   std::unique_ptr<meta::Meta> meta_;
   std::unique_ptr<object::ObjectStore> store_;

@@ -1,6 +1,7 @@
 // Private state of a Vfs: open files and handles. Included only by vfs/*.cc.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,10 @@ struct Vfs::FileState {
   std::map<uint32_t, std::unique_ptr<chunk::SliceWriter>> writers;
   // Slice records of chunks read so far; refreshed when the file is opened.
   std::map<uint32_t, std::vector<Slice>> chunks;
+  // Whether an owner on this mount ever took a POSIX lock / flock on the
+  // file: only then does a close ask meta to drop that owner's locks.
+  std::atomic<bool> posix_locked{false};
+  std::atomic<bool> flocked{false};
 };
 
 struct Vfs::Handle {

@@ -7,6 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TESSERA=${TESSERA:-$ROOT/build/tessera}
 FSX=${FSX:-$ROOT/build/tests/fsx}
 METAOPS=${METAOPS:-$ROOT/build/tests/metaops}
+LOCKRANGE=${LOCKRANGE:-$ROOT/build/tests/lockrange}
 WORK=$(mktemp -d /tmp/tessera-e2e.XXXXXX)
 chmod 755 "$WORK"  # other users reach the mount in allow_other tests
 META="sqlite3://$WORK/meta.db"
@@ -17,9 +18,11 @@ mkdir -p "$MNT"
 
 cleanup() {
   local rc=$?
-  if mountpoint -q "$MNT" 2>/dev/null; then
-    "$TESSERA" umount "$MNT" >/dev/null 2>&1 || umount -l "$MNT" 2>/dev/null || true
-  fi
+  # Every mount under $WORK (tests may mount more than one).
+  local m
+  for m in $(awk -v w="$WORK" 'index($2, w) == 1 {print $2}' /proc/mounts); do
+    "$TESSERA" umount "$m" >/dev/null 2>&1 || umount -l "$m" 2>/dev/null || true
+  done
   if [ $rc -ne 0 ] && [ -f "$WORK/mount.log" ]; then
     echo "--- last lines of the mount log:" >&2
     tail -n 30 "$WORK/mount.log" >&2
