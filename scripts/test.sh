@@ -13,7 +13,9 @@ scripts/build.sh asan
 SERVERS=$(mktemp -d /tmp/tessera-servers.XXXXXX)
 RGW_PORT=${TESSERA_RGW_PORT:-17480}
 S3RVER_PORT=${TESSERA_S3RVER_PORT:-14568}
+REDIS_PORT=${TESSERA_REDIS_PORT:-16379}
 stop_servers() {
+  scripts/redis.sh stop "$SERVERS/redis" >/dev/null 2>&1 || true
   scripts/ceph-rgw.sh stop "$SERVERS/rgw" >/dev/null 2>&1 || true
   scripts/s3rver.sh stop "$SERVERS/s3rver" >/dev/null 2>&1 || true
   rm -rf "$SERVERS"
@@ -22,6 +24,10 @@ trap stop_servers EXIT
 echo "== starting Ceph RGW on 127.0.0.1:$RGW_PORT and s3rver on 127.0.0.1:$S3RVER_PORT"
 CEPH_RGW_NO_MGR=1 scripts/ceph-rgw.sh start "$SERVERS/rgw" "$RGW_PORT" >/dev/null
 scripts/s3rver.sh start "$SERVERS/s3rver" "$S3RVER_PORT" >/dev/null
+echo "== starting redis-server on 127.0.0.1:$REDIS_PORT"
+scripts/redis.sh start "$SERVERS/redis" "$REDIS_PORT" >/dev/null
+eval "$(scripts/redis.sh env "$SERVERS/redis")"
+export TESSERA_TEST_REDIS_URL=$REDIS_URL
 eval "$(scripts/ceph-rgw.sh env "$SERVERS/rgw")"
 export TESSERA_TEST_RGW_ENDPOINT=$S3_ENDPOINT TESSERA_TEST_RGW_ACCESS_KEY=$S3_ACCESS_KEY \
   TESSERA_TEST_RGW_SECRET_KEY=$S3_SECRET_KEY
