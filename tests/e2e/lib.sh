@@ -85,3 +85,20 @@ wait_until() {
 }
 
 pass() { echo "PASS: $(basename "$0")"; }
+
+# use_server_meta VAR SUFFIX: the volume's metadata goes to the server engine
+# named by environment variable VAR (set by scripts/test.sh) plus SUFFIX (a
+# database or prefix of this test's own), emptied first. Without the server
+# the test is skipped (exit 77), or fails under TESSERA_TEST_REQUIRE_SERVERS=1.
+use_server_meta() {
+  local base=${!1:-}
+  if [ -z "$base" ]; then
+    [ "${TESSERA_TEST_REQUIRE_SERVERS:-}" = 1 ] && fail "$1 is not set"
+    echo "SKIP: $1 is not set"
+    exit 77
+  fi
+  META="$base$2"
+  format_volume() {
+    "$TESSERA" format "$META" "$VOLUME" --storage file --bucket "$BUCKET" --force "$@" >/dev/null
+  }
+}
