@@ -11,10 +11,13 @@ scripts/build.sh normal
 scripts/build.sh asan
 
 SERVERS=$(mktemp -d /tmp/tessera-servers.XXXXXX)
+chmod 711 "$SERVERS"  # postgres.sh runs the server as user postgres, which must reach DIR
 RGW_PORT=${TESSERA_RGW_PORT:-17480}
 S3RVER_PORT=${TESSERA_S3RVER_PORT:-14568}
 REDIS_PORT=${TESSERA_REDIS_PORT:-16379}
+PG_PORT=${TESSERA_POSTGRES_PORT:-15432}
 stop_servers() {
+  scripts/postgres.sh stop "$SERVERS/postgres" >/dev/null 2>&1 || true
   scripts/redis.sh stop "$SERVERS/redis" >/dev/null 2>&1 || true
   scripts/ceph-rgw.sh stop "$SERVERS/rgw" >/dev/null 2>&1 || true
   scripts/s3rver.sh stop "$SERVERS/s3rver" >/dev/null 2>&1 || true
@@ -28,6 +31,10 @@ echo "== starting redis-server on 127.0.0.1:$REDIS_PORT"
 scripts/redis.sh start "$SERVERS/redis" "$REDIS_PORT" >/dev/null
 eval "$(scripts/redis.sh env "$SERVERS/redis")"
 export TESSERA_TEST_REDIS_URL=$REDIS_URL
+echo "== starting PostgreSQL on 127.0.0.1:$PG_PORT"
+scripts/postgres.sh start "$SERVERS/postgres" "$PG_PORT" >/dev/null
+eval "$(scripts/postgres.sh env "$SERVERS/postgres")"
+export TESSERA_TEST_POSTGRES_URL=$POSTGRES_URL
 eval "$(scripts/ceph-rgw.sh env "$SERVERS/rgw")"
 export TESSERA_TEST_RGW_ENDPOINT=$S3_ENDPOINT TESSERA_TEST_RGW_ACCESS_KEY=$S3_ACCESS_KEY \
   TESSERA_TEST_RGW_SECRET_KEY=$S3_SECRET_KEY

@@ -69,6 +69,14 @@ TEST(UrlTest, ParsesNetworkUrl) {
   EXPECT_EQ(u->Redacted().find("s%40cret"), std::string::npos);
 }
 
+TEST(UrlTest, RedactionHidesAPasswordWithARawAt) {
+  auto u = ParseUrl("postgres://bob:p@ss@db.example:5432/vol", {"postgres"});
+  ASSERT_TRUE(u.has_value()) << u.error().ToString();
+  EXPECT_EQ(u->password, "p@ss");
+  EXPECT_EQ(u->host, "db.example");
+  EXPECT_EQ(u->Redacted(), "postgres://bob:****@db.example:5432/vol");
+}
+
 TEST(UrlTest, SqlitePathIsVerbatim) {
   auto u = ParseUrl("sqlite3:///tmp/a b/meta.db", {"sqlite3"});
   ASSERT_TRUE(u.has_value());

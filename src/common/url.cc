@@ -34,7 +34,8 @@ std::string PercentDecode(std::string_view in) {
 std::string Url::Redacted() const {
   if (password.empty()) return original;
   std::string out = original;
-  size_t at = out.find('@');
+  // The authority's last '@', where ParseUrl splits it: a raw '@' may be in the password.
+  size_t at = out.rfind('@', out.find_first_of("/?", scheme.size() + 3));
   size_t colon = out.find(':', scheme.size() + 3);
   if (at != std::string::npos && colon != std::string::npos && colon < at) {
     out.replace(colon + 1, at - colon - 1, "****");
