@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/volume.h"
 #include "object/stack.h"
@@ -28,53 +29,6 @@ struct BenchFlags {
   int threads = 4;
   bool wrappers = false;
 };
-
-using Clock = std::chrono::steady_clock;
-
-struct Phase {
-  std::string name;
-  uint64_t count = 0;
-  uint64_t bytes = 0;
-  double seconds = 0;
-  double latency_sum = 0;
-  uint64_t errors = 0;
-  std::string first_error;
-};
-
-// Runs op(i) for i in [0, n) on `threads` workers.
-Phase Run(const std::string& name, uint64_t n, int threads,
-          const std::function<Result<uint64_t>(uint64_t)>& op) {
-  Phase p;
-  p.name = name;
-  std::atomic<uint64_t> next{0}, bytes{0}, errors{0};
-  std::atomic<int64_t> latency_ns{0};
-  std::mutex mu;
-  auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      for (uint64_t i; (i = next++) < n;) {
-        auto t0 = Clock::now();
-        auto r = op(i);
-        latency_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0)
-                          .count();
-        if (r.has_value()) {
-          bytes += *r;
-        } else if (errors++ == 0) {
-          std::lock_guard lock(mu);
-          p.first_error = r.error().ToString();
-        }
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
-  p.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  p.count = n;
-  p.bytes = bytes;
-  p.errors = errors;
-  p.latency_sum = static_cast<double>(latency_ns.load()) / 1e6;
-  return p;
-}
 
 void Print(const Phase& p) {
   double mibs = static_cast<double>(p.bytes) / (1 << 20) / p.seconds;
@@ -127,34 +81,34 @@ void RunObjbench(const BenchFlags& f) {
   std::string big = RandomBytes(block, 2);
   std::string small = RandomBytes(f.small_kib << 10, 3);
   std::printf("%-16s %8s %10s %10s %12s\n", "operation", "count", "ops/s", "MiB/s", "latency ms");
-  Print(Run("put big", big_n, f.threads, [&](uint64_t i) -> Result<uint64_t> {
+  Print(RunPhase("put big", big_n, f.threads, [&](uint64_t i) -> Result<uint64_t> {
     RETURN_IF_ERROR(s.Put(prefix + "big/" + std::to_string(i), big));
     return big.size();
   }));
-  Print(Run("get big", big_n, f.threads, [&](uint64_t i) -> Result<uint64_t> {
+  Print(RunPhase("get big", big_n, f.threads, [&](uint64_t i) -> Result<uint64_t> {
     ASSIGN_OR_RETURN(std::string d, s.Get(prefix + "big/" + std::to_string(i)));
     if (d.size() != big.size()) return Err(Code::kCorrupt, "short object");
     return d.size();
   }));
-  Print(Run("put small", f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
+  Print(RunPhase("put small", f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
     RETURN_IF_ERROR(s.Put(prefix + "small/" + std::to_string(i), small));
     return small.size();
   }));
-  Print(Run("get small", f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
+  Print(RunPhase("get small", f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
     ASSIGN_OR_RETURN(std::string d, s.Get(prefix + "small/" + std::to_string(i)));
     return d.size();
   }));
-  Print(Run("head", f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
+  Print(RunPhase("head", f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
     ASSIGN_OR_RETURN(auto info, s.Head(prefix + "small/" + std::to_string(i)));
     (void)info;
     return 0;
   }));
-  Print(Run("list", 10, f.threads, [&](uint64_t) -> Result<uint64_t> {
+  Print(RunPhase("list", 10, f.threads, [&](uint64_t) -> Result<uint64_t> {
     ASSIGN_OR_RETURN(auto page, s.List(prefix + "small/", "", 1000));
     (void)page;
     return 0;
   }));
-  Print(Run("delete", big_n + f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
+  Print(RunPhase("delete", big_n + f.small_count, f.threads, [&](uint64_t i) -> Result<uint64_t> {
     std::string key = i < big_n ? prefix + "big/" + std::to_string(i)
                                 : prefix + "small/" + std::to_string(i - big_n);
     RETURN_IF_ERROR(s.Delete(key));

@@ -18,6 +18,9 @@ mkdir -p "$MNT"
 
 cleanup() {
   local rc=$?
+  # Background jobs of the test first: they may hold files open in a mount.
+  local j
+  for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done
   # Every mount under $WORK (tests may mount more than one).
   local m
   for m in $(awk -v w="$WORK" 'index($2, w) == 1 {print $2}' /proc/mounts); do
@@ -72,6 +75,9 @@ remount_volume() {
 count_objects() { find "$BUCKET" -type f -path "*/chunks/*" | wc -l; }
 # A field of the usage section of `tessera status`.
 usage_of() { "$TESSERA" status "$META" | grep "\"$1\"" | head -1 | tr -dc '0-9'; }
+
+# The PID of the tessera process serving MOUNTPOINT (matched literally: URLs hold '?').
+mount_pid() { ps -eo pid=,args= | grep -F -- " $1 " | grep -F "tessera mount" | awk '{print $1}' | head -1; }
 
 # Polls COMMAND until it succeeds or SECONDS pass.
 wait_until() {

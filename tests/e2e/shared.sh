@@ -85,7 +85,7 @@ space_with=$(usage_of used_space)
 dying=$!
 check "the dying mount holds its lock" wait_until 10 test -e "$WORK/dying"
 flock -n "$MNT/lock" true && fail "lock free while the other mount holds it"
-pid2=$(pgrep -f "tessera mount $META $MNT2" | head -1)
+pid2=$(mount_pid "$MNT2")
 [ -n "$pid2" ] || fail "cannot find the second mount's process"
 kill -9 "$pid2"
 kill -9 $dying 2>/dev/null || true

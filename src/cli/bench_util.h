@@ -1,0 +1,26 @@
+// Timing of one benchmark phase run by N workers, shared by objbench and bench-meta.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+
+namespace tessera::cli {
+
+struct Phase {
+  std::string name;
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+  double latency_sum = 0;  // milliseconds, over all operations
+  uint64_t errors = 0;
+  std::string first_error;
+};
+
+// Runs op(i) for i in [0, n) on `threads` workers; op returns the bytes it moved.
+Phase RunPhase(const std::string& name, uint64_t n, int threads,
+               const std::function<Result<uint64_t>(uint64_t)>& op);
+
+}  // namespace tessera::cli
