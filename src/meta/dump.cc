@@ -83,7 +83,7 @@ class DumpWriter {
       return Status::Ok();  // session state
     }
     if (key == keys::kSetting) return Status::Ok();  // written by Begin()
-    return KeyError(key, "unknown to this build's dump; nothing was dumped (upgrade tessera?)");
+    return KeyError(key, "unknown to this build, which cannot dump it (upgrade tessera?)");
   }
 
   Status End(const std::vector<kv::KeyValue>& counters) {
@@ -142,7 +142,7 @@ class DumpWriter {
     if (kind == 'F' || kind == 'L') return Status::Ok();  // lock tables
     if (kind != 'C' && kind != 'D' && kind != 'I' && kind != 'S' && kind != 'X') {
       return KeyError(key, std::string("inode key of unknown kind '") + Printable({&kind, 1}) +
-                               "'; nothing was dumped (upgrade tessera?)");
+                               "', which this build cannot dump (upgrade tessera?)");
     }
     if (ino == 0) return KeyError(key, "inode 0");
     if (!open_ || ino != ino_) {
