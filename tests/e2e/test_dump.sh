@@ -8,8 +8,9 @@ META2="sqlite3://$WORK/meta2.db"
 MNT2="$WORK/mnt2"
 mkdir -p "$MNT2"
 # lib.sh's cleanup unmounts $MNT; the second mount goes first.
-trap 'rc=$?; if mountpoint -q "$MNT2" 2>/dev/null; then
-        "$TESSERA" umount "$MNT2" >/dev/null 2>&1 || umount -l "$MNT2" 2>/dev/null || true; fi
+# (errexit off first: "(exit $rc)" hands cleanup the status and must not end the trap)
+trap 'rc=$?; set +e; if mountpoint -q "$MNT2" 2>/dev/null; then
+        "$TESSERA" umount "$MNT2" >/dev/null 2>&1 || umount -l "$MNT2" 2>/dev/null; fi
       (exit $rc); cleanup' EXIT
 
 # expect_rc1 DESCRIPTION PATTERN COMMAND...: one line matching PATTERN, exit status 1.
