@@ -14,6 +14,8 @@ void AddStatusCommand(CLI::App& app);
 void AddInfoCommand(CLI::App& app);
 void AddObjbenchCommand(CLI::App& app);
 void AddBenchMetaCommand(CLI::App& app);
+void AddDumpCommand(CLI::App& app);
+void AddLoadCommand(CLI::App& app);
 
 // Prints "tessera: <message>" to stderr and exits with status 1.
 [[noreturn]] void Die(const std::string& message);

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   tessera::cli::AddInfoCommand(app);
   tessera::cli::AddObjbenchCommand(app);
   tessera::cli::AddBenchMetaCommand(app);
+  tessera::cli::AddDumpCommand(app);
+  tessera::cli::AddLoadCommand(app);
   // Commands print one line for what went wrong; the details that led there
   // (retries and the like) are logged only with -v. A mount logs at INFO.
   tessera::log::SetLevel(tessera::log::kError);
