@@ -9,7 +9,7 @@ PACKAGES=(
   libsqlite3-dev libhiredis-dev libpq-dev
   libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libxxhash-dev libtinyxml2-dev
   libgtest-dev libcli11-dev nlohmann-json3-dev
-  attr tar diffutils procps bc openssl curl sqlite3
+  attr tar diffutils procps bc openssl curl sqlite3 jq
   redis-server postgresql etcd-server etcd-client
 )
 
