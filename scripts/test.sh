@@ -16,7 +16,9 @@ RGW_PORT=${TESSERA_RGW_PORT:-17480}
 S3RVER_PORT=${TESSERA_S3RVER_PORT:-14568}
 REDIS_PORT=${TESSERA_REDIS_PORT:-16379}
 PG_PORT=${TESSERA_POSTGRES_PORT:-15432}
+ETCD_PORT=${TESSERA_ETCD_PORT:-12379}  # and the next port, for its peers
 stop_servers() {
+  scripts/etcd.sh stop "$SERVERS/etcd" >/dev/null 2>&1 || true
   scripts/postgres.sh stop "$SERVERS/postgres" >/dev/null 2>&1 || true
   scripts/redis.sh stop "$SERVERS/redis" >/dev/null 2>&1 || true
   scripts/ceph-rgw.sh stop "$SERVERS/rgw" >/dev/null 2>&1 || true
@@ -35,6 +37,12 @@ echo "== starting PostgreSQL on 127.0.0.1:$PG_PORT"
 scripts/postgres.sh start "$SERVERS/postgres" "$PG_PORT" >/dev/null
 eval "$(scripts/postgres.sh env "$SERVERS/postgres")"
 export TESSERA_TEST_POSTGRES_URL=$POSTGRES_URL
+echo "== starting etcd on 127.0.0.1:$ETCD_PORT"
+scripts/etcd.sh start "$SERVERS/etcd" "$ETCD_PORT" >/dev/null
+eval "$(scripts/etcd.sh env "$SERVERS/etcd")"
+export TESSERA_TEST_ETCD_URL=$ETCD_URL
+# Every engine's server is up: a test that finds one missing fails, never skips.
+export TESSERA_TEST_REQUIRE_SERVERS=1
 eval "$(scripts/ceph-rgw.sh env "$SERVERS/rgw")"
 export TESSERA_TEST_RGW_ENDPOINT=$S3_ENDPOINT TESSERA_TEST_RGW_ACCESS_KEY=$S3_ACCESS_KEY \
   TESSERA_TEST_RGW_SECRET_KEY=$S3_SECRET_KEY

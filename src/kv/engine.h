@@ -100,7 +100,7 @@ Result<std::unique_ptr<Engine>> NewSqliteEngine(const std::string& path);
 // URL it cannot use or a server it cannot reach.
 //   redis://[user:pass@]host:port/db          (and rediss://)
 //   postgres://user:pass@host:port/dbname[?search_path=schema]
-//   etcd://host:port[,host:port...]/prefix
+//   etcd://[user:pass@]host:port[,host:port...]/prefix[?options]
 Result<std::unique_ptr<Engine>> NewRedisEngine(const Url& url);
 Result<std::unique_ptr<Engine>> NewPostgresEngine(const Url& url);
 Result<std::unique_ptr<Engine>> NewEtcdEngine(const Url& url);
