@@ -3,9 +3,8 @@
 // server, schemas, conflicts that only SERIALIZABLE catches, and recovery
 // when the server drops the engine's connections. The contract suite
 // (engine_test.cc) covers the rest. Needs TESSERA_TEST_POSTGRES_URL
-// (scripts/postgres.sh prints it) except for the URL tests; set
-// TESSERA_TEST_POSTGRES_RESTART to a command that restarts that server
-// (e.g. "scripts/postgres.sh restart DIR") to also test a real restart.
+// (scripts/postgres.sh prints it) except for the URL tests. A real server
+// restart under a mount is tests/e2e/test_restart_postgres.sh.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -335,17 +334,6 @@ TEST_F(PostgresEngineTest, LostCommitIsUnavailableNotRetried) {
   EXPECT_EQ(st.code(), Code::kUnavailable) << st.ToString();
   EXPECT_TRUE(Contains(st.message(), "unknown")) << st.message();
   EXPECT_EQ(Read(*engine_, "k"), "v");
-}
-
-TEST_F(PostgresEngineTest, RecoversAfterServerRestart) {
-  const char* restart = getenv("TESSERA_TEST_POSTGRES_RESTART");
-  if (restart == nullptr || *restart == '\0') GTEST_SKIP() << "TESSERA_TEST_POSTGRES_RESTART unset";
-  ASSERT_TRUE(Put(*engine_, "k", "before").ok());
-  admin_.reset();
-  ASSERT_EQ(std::system(restart), 0) << restart;
-  EXPECT_EQ(Read(*engine_, "k"), "before");
-  ASSERT_TRUE(Put(*engine_, "k", "after").ok());
-  EXPECT_EQ(Read(*engine_, "k"), "after");
 }
 
 }  // namespace

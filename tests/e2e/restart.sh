@@ -1,14 +1,19 @@
-#!/usr/bin/env bash
-# Redis restarts under a mount: operations in flight fail or retry, the mount
-# keeps working afterwards, and nothing that was committed is lost.
-source "$(dirname "$0")/lib.sh"
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/deps.sh)"
-PORT=$((17000 + $$ % 1000))
-REDIS="$ROOT/scripts/redis.sh"
-"$REDIS" start "$WORK/redis" "$PORT" >/dev/null
-stop_redis() { "$REDIS" stop "$WORK/redis" >/dev/null 2>&1 || true; }
-trap 'stop_redis; cleanup' EXIT
-META="redis://127.0.0.1:$PORT/1"
+# The body of the engine-restart tests (sourced by test_restart_*.sh after
+# lib.sh, with ENGINE set to redis, postgres or etcd): the engine's server,
+# started here from scripts/ENGINE.sh, restarts under a mount; operations in
+# flight fail or retry, the mount keeps working afterwards, and nothing that
+# was committed is lost.
+PORT=$((17000 + $$ % 1000 * 2))
+SERVER="$ROOT/scripts/$ENGINE.sh"
+"$SERVER" start "$WORK/server" "$PORT" >/dev/null
+stop_server() { "$SERVER" stop "$WORK/server" >/dev/null 2>&1 || true; }
+trap 'rc=$?; set +e; "$TESSERA" umount "$MNT" >/dev/null 2>&1; stop_server; (exit $rc); cleanup' EXIT
+eval "$("$SERVER" env "$WORK/server")"
+case $ENGINE in
+  redis) META="$REDIS_URL/1" ;;
+  postgres) META="$POSTGRES_URL?search_path=restart" ;;
+  etcd) META="$ETCD_URL/restart" ;;
+esac
 format_volume
 mount_volume
 
@@ -26,7 +31,7 @@ mkdir "$MNT/during"
 ) &
 writer=$!
 check "the writer gets going" wait_until 20 test -s "$WORK/ok"
-"$REDIS" restart "$WORK/redis" >/dev/null
+"$SERVER" restart "$WORK/server" >/dev/null
 wait $writer || true
 [ "$(wc -l <"$WORK/ok")" -ge 100 ] || fail "only $(wc -l <"$WORK/ok") of 300 writes succeeded around the restart"
 
@@ -43,4 +48,3 @@ remount_volume
 verify "after a remount"
 check "the file written after the restart survives a remount" cmp "$WORK/src" "$MNT/after/y"
 umount_volume
-pass
