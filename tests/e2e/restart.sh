@@ -3,7 +3,8 @@
 # started here from scripts/ENGINE.sh, restarts under a mount; operations in
 # flight fail or retry, the mount keeps working afterwards, and nothing that
 # was committed is lost.
-PORT=$((17000 + $$ % 1000 * 2))
+# Below the ephemeral range, away from the ports scripts/test.sh uses.
+PORT=$((30000 + $$ % 1000 * 2))
 SERVER="$ROOT/scripts/$ENGINE.sh"
 "$SERVER" start "$WORK/server" "$PORT" >/dev/null
 stop_server() { "$SERVER" stop "$WORK/server" >/dev/null 2>&1 || true; }
