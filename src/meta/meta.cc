@@ -430,10 +430,12 @@ class MetaImpl final : public Meta {
     for (const std::string& key : queue) {
       auto parsed = keys::ParseDelFile(key);
       if (!parsed) continue;
-      std::vector<Slice> freed;
-      RETURN_IF_ERROR(
-          Run([&](kv::Txn& txn) { return DoCleanupFile(txn, key, parsed->ino, &freed); }));
-      Free(freed);
+      for (bool done = false; !done;) {
+        std::vector<Slice> freed;
+        RETURN_IF_ERROR(Run(
+            [&](kv::Txn& txn) { return DoCleanupFile(txn, key, parsed->ino, &freed, &done); }));
+        Free(freed);
+      }
       ++cleaned;
     }
     return cleaned;

@@ -334,6 +334,26 @@ TEST_P(FileTest, UnlinkWhileOpen) {
   EXPECT_EQ(*meta_->CleanupDeletedFiles(), 0u);
 }
 
+TEST_P(FileTest, FreeingAFileOfManyChunksIsBatched) {
+  // 300 chunks (19 GiB of address space) with 400 slices: more keys than one
+  // transaction of some engines may touch (etcd: 128), so freeing runs in batches.
+  Ino f = MkFile(kRootIno, "huge");
+  FreedList want;
+  for (uint32_t index = 0; index < 300; ++index) {
+    want.emplace_back(Write(f, index, 0, 100), 100);
+    if (index % 3 == 0) want.emplace_back(Write(f, index, 50, 10), 10);
+  }
+  ASSERT_OK(meta_->Unlink(root_, kRootIno, "huge"));
+  EXPECT_EQ(*meta_->CleanupDeletedFiles(), 1u);
+  FreedList freed = Freed();
+  std::sort(freed.begin(), freed.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(freed, want);
+  EXPECT_TRUE(RawScan(keys::ChunkPrefix(f)).empty());
+  EXPECT_TRUE(RawScan("D").empty());
+  EXPECT_EQ(*meta_->CleanupDeletedFiles(), 0u);
+}
+
 TEST_P(FileTest, OpenElsewhereDoesNotSustain) {
   Ino f = MkFile(kRootIno, "f");
   auto other = NewClient();

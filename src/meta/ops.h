@@ -117,8 +117,13 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
 Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
                     Timespec mtime);
 Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
-// Frees the chunks of one queued deleted file and its D key.
-Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed);
+// Frees a batch of the chunks of one queued deleted file — at most
+// kCleanupChunks chunks, and no more chunks once kCleanupSlices slices are
+// taken — and its D key with the last batch; `done` says whether that was it.
+inline constexpr size_t kCleanupChunks = 32;
+inline constexpr size_t kCleanupSlices = 48;
+Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed,
+                     bool* done);
 // Destroys an inode whose nlink is 0 (after its last Close or at session end)
 // and removes its SS key. No-op when the inode is gone or linked again.
 Status DoReleaseInode(kv::Txn& txn, const OpEnv& env, Ino ino);

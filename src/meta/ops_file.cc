@@ -149,11 +149,28 @@ Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index) {
   return slices;
 }
 
-Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed) {
+Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed,
+                     bool* done) {
   freed->clear();
+  *done = true;
   ASSIGN_OR_RETURN(auto queued, txn.Get(del_key));
   if (!queued) return Status::Ok();  // another client got here first
-  RETURN_IF_ERROR(DropChunksFrom(txn, ino, 0, freed));
+  // A bounded batch of chunks per transaction: engines limit how many keys
+  // one transaction may touch (etcd: 128 operations).
+  std::string prefix = keys::ChunkPrefix(ino);
+  ASSIGN_OR_RETURN(auto kvs, txn.Scan(prefix, kv::PrefixEnd(prefix), kCleanupChunks));
+  std::vector<Slice> slices;
+  size_t taken = 0;
+  for (; taken < kvs.size() && (taken == 0 || slices.size() < kCleanupSlices); ++taken) {
+    auto records = DecodeSliceRecords(kvs[taken].second);
+    slices.insert(slices.end(), records.begin(), records.end());
+    RETURN_IF_ERROR(txn.Delete(kvs[taken].first));
+  }
+  RETURN_IF_ERROR(DerefSlices(txn, slices, freed));
+  if (taken < kvs.size() || kvs.size() == kCleanupChunks) {
+    *done = false;  // more chunks left: the D key stays for the next batch
+    return Status::Ok();
+  }
   return txn.Delete(del_key);
 }
 
