@@ -162,6 +162,11 @@ class ChunkReader {
     BlockResult result = Err(Code::kIO, "fetch not finished");
   };
   BlockResult FetchBlock(uint64_t id, uint32_t size, uint32_t index);
+  // The fetch of `key` in flight, and whether the caller just registered it
+  // (and so must run it with Complete) rather than found it.
+  std::pair<std::shared_ptr<Pending>, bool> Claim(const std::string& key);
+  // Fetches a claimed block, caches it, and hands the result to its waiters.
+  BlockResult Complete(const std::string& key, uint32_t want, Pending& pending);
   BlockResult FetchFromStore(const std::string& key, uint32_t want);
 
   object::ObjectStore& store_;

@@ -72,36 +72,41 @@ ChunkReader::BlockResult ChunkReader::FetchBlock(uint64_t id, uint32_t size, uin
   if (cache_ != nullptr) {
     if (auto hit = cache_->Get(key)) return hit;
   }
-  std::shared_ptr<Pending> pending;
-  bool fetcher = false;
-  {
-    std::lock_guard lock(pending_mu_);
-    auto& slot = pending_[key];
-    if (!slot) {
-      slot = std::make_shared<Pending>();
-      fetcher = true;
-    }
-    pending = slot;
-  }
-  if (!fetcher) {
-    std::unique_lock lock(pending->mu);
-    pending->cv.wait(lock, [&] { return pending->done; });
-    return pending->result;
-  }
+  auto [pending, fetcher] = Claim(key);
+  if (fetcher) return Complete(key, want, *pending);
+  std::unique_lock lock(pending->mu);
+  pending->cv.wait(lock, [&] { return pending->done; });
+  return pending->result;
+}
+
+std::pair<std::shared_ptr<ChunkReader::Pending>, bool> ChunkReader::Claim(const std::string& key) {
+  std::lock_guard lock(pending_mu_);
+  auto& slot = pending_[key];
+  if (slot) return {slot, false};
+  slot = std::make_shared<Pending>();
+  return {slot, true};
+}
+
+ChunkReader::BlockResult ChunkReader::Complete(const std::string& key, uint32_t want,
+                                               Pending& pending) {
   BlockResult result = FetchFromStore(key, want);
   {
     std::lock_guard lock(pending_mu_);
     pending_.erase(key);
   }
   {
-    std::lock_guard lock(pending->mu);
-    pending->result = result;
-    pending->done = true;
+    std::lock_guard lock(pending.mu);
+    pending.result = result;
+    pending.done = true;
   }
-  pending->cv.notify_all();
+  pending.cv.notify_all();
   return result;
 }
 
+// A block is claimed here, before its task is queued: a later call (every
+// read of a sequential stream asks again for its whole window) finds it
+// claimed and queues nothing, so the pool's threads only ever run distinct
+// fetches and never sit waiting for one another.
 void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,
                            ThreadPool& pool) {
   if (cache_ == nullptr || n == 0) return;
@@ -119,13 +124,14 @@ void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off,
     if (s_begin >= s_end) continue;
     for (uint64_t i = s_begin / bs; i <= (s_end - 1) / bs; ++i) {
       const uint32_t index = static_cast<uint32_t>(i);
-      const std::string key = BlockKey(layout_, seg.id, index, BlockLength(layout_, seg.size, index));
+      const uint32_t want = BlockLength(layout_, seg.size, index);
+      std::string key = BlockKey(layout_, seg.id, index, want);
       if (cache_->Get(key)) continue;
-      {
-        std::lock_guard lock(pending_mu_);
-        if (pending_.count(key)) continue;
-      }
-      pool.Submit([this, id = seg.id, size = seg.size, index] { (void)FetchBlock(id, size, index); });
+      auto [pending, fetcher] = Claim(key);
+      if (!fetcher) continue;
+      pool.Submit([this, key = std::move(key), want, pending = std::move(pending)] {
+        (void)Complete(key, want, *pending);
+      });
     }
   }
 }

@@ -26,6 +26,7 @@ class CountingStore final : public object::ObjectStore {
   }
   Result<std::string> Get(std::string_view key, uint64_t offset, int64_t length) override {
     ++gets;
+    if (std::this_thread::get_id() == reader_thread) ++gets_by_reader;
     uint64_t now = ++in_flight;
     uint64_t peak = peak_in_flight.load();
     while (now > peak && !peak_in_flight.compare_exchange_weak(peak, now)) {
@@ -46,6 +47,8 @@ class CountingStore final : public object::ObjectStore {
   std::atomic<uint64_t> in_flight{0};
   std::atomic<uint64_t> peak_in_flight{0};
   std::chrono::milliseconds get_delay{0};  // set before concurrent use
+  std::thread::id reader_thread;            // set before concurrent use
+  std::atomic<uint64_t> gets_by_reader{0};  // Gets the reading thread had to make itself
 
  private:
   std::unique_ptr<object::ObjectStore> inner_ = object::NewMemStore();
@@ -191,6 +194,31 @@ TEST_F(VfsTest, SequentialReaderKeepsTheWindowInFlight) {
     ASSERT_EQ(*n, buf.size());
   }
   EXPECT_GE(store_->peak_in_flight.load(), 4u);
+  ASSERT_TRUE(vfs_->Release(*rfh).ok());
+}
+
+TEST_F(VfsTest, SmallSequentialReadsAreServedByReadahead) {
+  // Every read asks for its whole window again; the blocks already on their
+  // way must not be queued again, or the queue fills with repeats and the
+  // reader ends up fetching each block itself.
+  const size_t kBlock = 64 << 10;
+  uint64_t fh = CreateFile("small-reads");
+  std::string block(kBlock, 'r');
+  for (size_t i = 0; i < 64; ++i) ASSERT_TRUE(vfs_->Write(fh, i * kBlock, block).has_value());
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  store_->get_delay = std::chrono::milliseconds(20);
+  store_->reader_thread = std::this_thread::get_id();
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "small-reads")->ino;
+  auto rfh = vfs_->Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(rfh.has_value());
+  std::string buf(4 << 10, '\0');
+  for (uint64_t off = 0; off < 64 * kBlock; off += buf.size()) {
+    auto n = vfs_->Read(*rfh, off, buf.size(), buf.data());
+    ASSERT_TRUE(n.has_value());
+    ASSERT_EQ(*n, buf.size());
+  }
+  // Each block was claimed by the readahead before the reader reached it.
+  EXPECT_EQ(store_->gets_by_reader.load(), 0u) << "of " << store_->gets.load() << " gets";
   ASSERT_TRUE(vfs_->Release(*rfh).ok());
 }
 
