@@ -176,50 +176,44 @@ TEST_F(VfsTest, ReadaheadCrossesChunkBoundaries) {
   ASSERT_TRUE(vfs_->Release(*rfh).ok());
 }
 
+// Writes `blocks` 64 KiB blocks to `name`, slows the store down, then reads
+// the file from the start in pieces of `piece` bytes on this thread.
+void SlowSequentialRead(Vfs& vfs, CountingStore& store, const std::string& name, size_t piece) {
+  const size_t kBlock = 64 << 10, kBlocks = 64;
+  meta::Context ctx;
+  auto made = vfs.Create(ctx, meta::kRootIno, name, 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(made.has_value());
+  std::string block(kBlock, 's');
+  for (size_t i = 0; i < kBlocks; ++i) {
+    ASSERT_TRUE(vfs.Write(made->second, i * kBlock, block).has_value());
+  }
+  ASSERT_TRUE(vfs.Release(made->second).ok());
+  store.get_delay = std::chrono::milliseconds(20);
+  store.reader_thread = std::this_thread::get_id();
+  auto fh = vfs.Open(ctx, made->first.ino, O_RDONLY);
+  ASSERT_TRUE(fh.has_value());
+  std::string buf(piece, '\0');
+  for (uint64_t off = 0; off < kBlocks * kBlock; off += piece) {
+    auto n = vfs.Read(*fh, off, piece, buf.data());
+    ASSERT_TRUE(n.has_value());
+    ASSERT_EQ(*n, piece);
+  }
+  ASSERT_TRUE(vfs.Release(*fh).ok());
+}
+
 TEST_F(VfsTest, SequentialReaderKeepsTheWindowInFlight) {
   // A slow store: a sequential reader must keep several GETs going at once.
-  const size_t kBlock = 64 << 10;
-  uint64_t fh = CreateFile("seq");
-  std::string block(kBlock, 's');
-  for (size_t i = 0; i < 64; ++i) ASSERT_TRUE(vfs_->Write(fh, i * kBlock, block).has_value());
-  ASSERT_TRUE(vfs_->Release(fh).ok());
-  store_->get_delay = std::chrono::milliseconds(20);
-  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "seq")->ino;
-  auto rfh = vfs_->Open(ctx_, ino, O_RDONLY);
-  ASSERT_TRUE(rfh.has_value());
-  std::string buf(32 << 10, '\0');
-  for (uint64_t off = 0; off < 64 * kBlock; off += buf.size()) {
-    auto n = vfs_->Read(*rfh, off, buf.size(), buf.data());
-    ASSERT_TRUE(n.has_value());
-    ASSERT_EQ(*n, buf.size());
-  }
+  SlowSequentialRead(*vfs_, *store_, "seq", 32 << 10);
   EXPECT_GE(store_->peak_in_flight.load(), 4u);
-  ASSERT_TRUE(vfs_->Release(*rfh).ok());
 }
 
 TEST_F(VfsTest, SmallSequentialReadsAreServedByReadahead) {
   // Every read asks for its whole window again; the blocks already on their
-  // way must not be queued again, or the queue fills with repeats and the
-  // reader ends up fetching each block itself.
-  const size_t kBlock = 64 << 10;
-  uint64_t fh = CreateFile("small-reads");
-  std::string block(kBlock, 'r');
-  for (size_t i = 0; i < 64; ++i) ASSERT_TRUE(vfs_->Write(fh, i * kBlock, block).has_value());
-  ASSERT_TRUE(vfs_->Release(fh).ok());
-  store_->get_delay = std::chrono::milliseconds(20);
-  store_->reader_thread = std::this_thread::get_id();
-  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "small-reads")->ino;
-  auto rfh = vfs_->Open(ctx_, ino, O_RDONLY);
-  ASSERT_TRUE(rfh.has_value());
-  std::string buf(4 << 10, '\0');
-  for (uint64_t off = 0; off < 64 * kBlock; off += buf.size()) {
-    auto n = vfs_->Read(*rfh, off, buf.size(), buf.data());
-    ASSERT_TRUE(n.has_value());
-    ASSERT_EQ(*n, buf.size());
-  }
+  // way must not be queued again, or the queue fills with repeats that hold
+  // the download threads, and the reader ends up fetching blocks itself.
+  SlowSequentialRead(*vfs_, *store_, "small-reads", 4 << 10);
   // Each block was claimed by the readahead before the reader reached it.
   EXPECT_EQ(store_->gets_by_reader.load(), 0u) << "of " << store_->gets.load() << " gets";
-  ASSERT_TRUE(vfs_->Release(*rfh).ok());
 }
 
 TEST_F(VfsTest, AppendAndTruncateOnOpen) {
