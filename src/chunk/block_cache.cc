@@ -1,45 +1,77 @@
 // BlockCache: whole blocks in memory, least recently used evicted first once
 // the total size passes the capacity. One mutex guards everything; the work
 // under it is a hash lookup and a list splice.
+#include <algorithm>
 #include <list>
 #include <mutex>
 #include <unordered_map>
 
+#include "chunk/buffer.h"
 #include "chunk/chunk.h"
+#include "common/metrics.h"
 
 namespace tessera::chunk {
 
 struct BlockCache::Impl {
   using Entry = std::pair<std::string, std::shared_ptr<const std::string>>;
 
-  explicit Impl(size_t capacity) : capacity(capacity) {}
+  Impl(size_t capacity, Buffer* buffer) : capacity(capacity), buffer(buffer) {}
 
-  // Drops least recently used entries until the cache fits. Requires mu.
-  void Evict() {
-    while (bytes > capacity && !lru.empty()) {
+  size_t Capacity() const {
+    return buffer == nullptr ? capacity : std::min(capacity, buffer->ReadCapacity());
+  }
+
+  // Drops least recently used entries until the cache holds at most `limit`. Requires mu.
+  void Evict(size_t limit) {
+    static auto& evictions = metrics::GetCounter("tessera_blockcache_evictions_total",
+                                                 "blocks dropped from the memory block cache");
+    while (bytes > limit && !lru.empty()) {
+      evictions.Add();
       bytes -= lru.back().second->size();
       index.erase(lru.back().first);
       lru.pop_back();
     }
   }
 
+  // Publishes the cache's size. Requires mu.
+  void Publish() {
+    static auto& gauge = metrics::GetGauge("tessera_blockcache_bytes",
+                                           "bytes of blocks held in the memory block cache");
+    gauge.Set(static_cast<int64_t>(bytes));
+  }
+
   const size_t capacity;
+  Buffer* const buffer;
   mutable std::mutex mu;
   std::list<Entry> lru;  // most recently used first; guarded by mu
   std::unordered_map<std::string, std::list<Entry>::iterator> index;  // guarded by mu
   size_t bytes = 0;                                                   // guarded by mu
 };
 
-BlockCache::BlockCache(size_t capacity_bytes) : impl_(std::make_unique<Impl>(capacity_bytes)) {}
+BlockCache::BlockCache(size_t capacity_bytes, Buffer* buffer)
+    : impl_(std::make_unique<Impl>(capacity_bytes, buffer)) {}
 
 BlockCache::~BlockCache() = default;
 
 std::shared_ptr<const std::string> BlockCache::Get(const std::string& key) {
+  static auto& hits = metrics::GetCounter("tessera_blockcache_hits_total",
+                                          "block reads served from the memory block cache");
+  static auto& misses = metrics::GetCounter("tessera_blockcache_misses_total",
+                                            "block reads the memory block cache did not hold");
   std::lock_guard lock(impl_->mu);
   auto it = impl_->index.find(key);
-  if (it == impl_->index.end()) return nullptr;
+  if (it == impl_->index.end()) {
+    misses.Add();
+    return nullptr;
+  }
+  hits.Add();
   impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
   return it->second->second;
+}
+
+bool BlockCache::Contains(const std::string& key) const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->index.contains(key);
 }
 
 void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> block) {
@@ -52,11 +84,19 @@ void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> 
     impl_->index.erase(it);
   }
   // A block bigger than the whole cache would only evict everything else.
-  if (block->size() > impl_->capacity) return;
+  const size_t capacity = impl_->Capacity();
+  if (block->size() > capacity) return;
   impl_->bytes += block->size();
   impl_->lru.emplace_front(key, std::move(block));
   impl_->index.emplace(key, impl_->lru.begin());
-  impl_->Evict();
+  impl_->Evict(capacity);
+  impl_->Publish();
+}
+
+void BlockCache::ShrinkTo(size_t bytes) {
+  std::lock_guard lock(impl_->mu);
+  impl_->Evict(bytes);
+  impl_->Publish();
 }
 
 size_t BlockCache::size_bytes() const {

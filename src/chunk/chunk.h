@@ -35,6 +35,8 @@
 
 namespace tessera::chunk {
 
+class Buffer;
+
 // Where and how a volume's blocks are stored. Cheap to copy.
 struct Layout {
   std::string volume;  // key prefix: the volume name
@@ -57,8 +59,10 @@ class SliceWriter {
   // With `uploads`, full blocks upload in the background on that pool, at most
   // `max_inflight` of this slice at a time (Write waits for room); Finish
   // waits for all of them. Without it every upload happens inside Write.
+  // With `buffer`, buffered and uploading bytes are charged to it (Write may
+  // wait for room, see chunk/buffer.h); it must outlive the writer.
   SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos,
-              ThreadPool* uploads = nullptr, int max_inflight = 8);
+              ThreadPool* uploads = nullptr, int max_inflight = 8, Buffer* buffer = nullptr);
   ~SliceWriter();  // waits for uploads still running
 
   uint64_t id() const { return id_; }
@@ -103,6 +107,7 @@ class SliceWriter {
   uint32_t pos_;
   ThreadPool* uploads_;
   int max_inflight_;
+  Buffer* buffer_budget_;
   std::shared_ptr<Inflight> inflight_ = std::make_shared<Inflight>();
   uint32_t uploaded_ = 0;  // bytes of the slice already stored as blocks
   std::string buffer_;     // slice bytes [uploaded_, uploaded_ + buffer_.size())
@@ -127,11 +132,19 @@ std::vector<Segment> BuildView(const std::vector<Slice>& slices);
 // evicted first. Safe for concurrent use.
 class BlockCache {
  public:
-  explicit BlockCache(size_t capacity_bytes);
+  // With `buffer`, the cache holds at most what the buffer leaves to readers
+  // (Buffer::ReadCapacity) and shrinks when writers take room; `buffer` must
+  // outlive the cache.
+  explicit BlockCache(size_t capacity_bytes, Buffer* buffer = nullptr);
   ~BlockCache();
+  // The block, or null; counted as a hit or a miss in the metrics.
   std::shared_ptr<const std::string> Get(const std::string& key);
+  // Whether the block is held, without counting or refreshing it.
+  bool Contains(const std::string& key) const;
   void Put(const std::string& key, std::shared_ptr<const std::string> block);
   size_t size_bytes() const;
+  // Evicts the least recently used blocks until at most `bytes` remain.
+  void ShrinkTo(size_t bytes);
 
  private:
   struct Impl;

@@ -126,7 +126,7 @@ void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off,
       const uint32_t index = static_cast<uint32_t>(i);
       const uint32_t want = BlockLength(layout_, seg.size, index);
       std::string key = BlockKey(layout_, seg.id, index, want);
-      if (cache_->Get(key)) continue;
+      if (cache_->Contains(key)) continue;
       auto [pending, fetcher] = Claim(key);
       if (!fetcher) continue;
       pool.Submit([this, key = std::move(key), want, pending = std::move(pending)] {

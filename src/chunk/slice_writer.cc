@@ -12,34 +12,51 @@
 #include <algorithm>
 #include <cstring>
 
+#include "chunk/buffer.h"
 #include "chunk/chunk.h"
 
 namespace tessera::chunk {
 
 SliceWriter::SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id, uint32_t pos,
-                         ThreadPool* uploads, int max_inflight)
+                         ThreadPool* uploads, int max_inflight, Buffer* buffer)
     : store_(store),
       layout_(std::move(layout)),
       id_(id),
       pos_(pos),
       uploads_(uploads),
-      max_inflight_(std::max(1, max_inflight)) {
+      max_inflight_(std::max(1, max_inflight)),
+      buffer_budget_(buffer) {
   CHECK(layout_.block_size > 0);
 }
 
-SliceWriter::~SliceWriter() { (void)WaitUploads(); }
+SliceWriter::~SliceWriter() {
+  (void)WaitUploads();
+  if (buffer_budget_ != nullptr) buffer_budget_->ReleaseWrite(buffer_.size());
+}
 
+// The block's bytes stay charged to the buffer until its Put ends.
 Status SliceWriter::Upload(std::string key, std::string data) {
-  if (uploads_ == nullptr) return store_.Put(key, data);
+  Buffer* budget = buffer_budget_;
+  const size_t n = data.size();
+  if (budget != nullptr) budget->StartUpload(n);
+  if (uploads_ == nullptr) {
+    Status st = store_.Put(key, data);
+    if (budget != nullptr) budget->EndUpload(n);
+    return st;
+  }
   std::shared_ptr<Inflight> f = inflight_;
   {
     std::unique_lock lock(f->mu);
     f->cv.wait(lock, [&] { return f->running < max_inflight_; });
-    if (!f->first_error.ok()) return f->first_error;
+    if (!f->first_error.ok()) {
+      if (budget != nullptr) budget->EndUpload(n);
+      return f->first_error;
+    }
     f->running++;
   }
-  uploads_->Submit([f, &store = store_, key = std::move(key), data = std::move(data)] {
+  uploads_->Submit([f, budget, &store = store_, key = std::move(key), data = std::move(data)] {
     Status st = store.Put(key, data);
+    if (budget != nullptr) budget->EndUpload(data.size());
     std::lock_guard lock(f->mu);
     if (!st.ok() && f->first_error.ok()) f->first_error = st;
     f->running--;
@@ -69,7 +86,10 @@ Status SliceWriter::Write(uint32_t chunk_off, std::string_view data) {
                            ")");
   }
   size_t at = chunk_off - pos_ - uploaded_;
-  if (at + data.size() > buffer_.size()) buffer_.resize(at + data.size());
+  if (at + data.size() > buffer_.size()) {
+    if (buffer_budget_ != nullptr) buffer_budget_->AcquireWrite(at + data.size() - buffer_.size());
+    buffer_.resize(at + data.size());
+  }
   std::memcpy(buffer_.data() + at, data.data(), data.size());
   return UploadFullBlocks();
 }

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <string>
+
+#include "common/status.h"
 
 namespace tessera::cli {
 
@@ -16,6 +19,10 @@ void AddObjbenchCommand(CLI::App& app);
 void AddBenchMetaCommand(CLI::App& app);
 void AddDumpCommand(CLI::App& app);
 void AddLoadCommand(CLI::App& app);
+void AddStatsCommand(CLI::App& app);
+
+// The counters of the mount whose root is `mountpoint` (its tessera.stats xattr).
+Result<std::map<std::string, double>> ReadMountMetrics(const std::string& mountpoint);
 
 // Prints "tessera: <message>" to stderr and exits with status 1.
 [[noreturn]] void Die(const std::string& message);

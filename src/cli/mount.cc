@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/metrics_http.h"
 #include "cli/volume.h"
 #include "common/logging.h"
 #include "fuse/fuse_server.h"
@@ -39,12 +40,14 @@ struct MountFlags {
   double attr_cache = 1.0;
   double entry_cache = 1.0;
   double dir_entry_cache = 1.0;
-  uint64_t block_cache_mib = 256;
+  uint64_t buffer_mib = 300;
   int max_threads = 16;
   int io_retries = 10;
   int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
   uint64_t max_readahead_mib = 32;
   int heartbeat_s = 12;
+  std::string metrics = "127.0.0.1:9567";
+  bool metrics_given = false;  // an address the user chose must be served, not another
   bool debug = false;
 };
 
@@ -52,6 +55,29 @@ std::string Hostname() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+// The Prometheus endpoint: the address asked for, or with the default, the
+// first free port of the ten after it (several mounts on one machine).
+Result<std::unique_ptr<MetricsServer>> StartMetrics(const MountFlags& f) {
+  if (f.metrics.empty() || f.metrics == "off") return std::unique_ptr<MetricsServer>();
+  auto server = MetricsServer::Start(f.metrics);
+  if (server.has_value() || f.metrics_given) {
+    if (server.has_value()) TLOG(kInfo) << "metrics on http://" << f.metrics << "/metrics";
+    return server;
+  }
+  size_t colon = f.metrics.rfind(':');
+  int port = std::atoi(f.metrics.c_str() + colon + 1);
+  for (int p = port + 1; p <= port + 10; ++p) {
+    std::string address = f.metrics.substr(0, colon + 1) + std::to_string(p);
+    server = MetricsServer::Start(address);
+    if (server.has_value()) {
+      TLOG(kInfo) << "metrics on http://" << address << "/metrics";
+      return server;
+    }
+  }
+  TLOG(kWarn) << "no free port for metrics near " << f.metrics << "; serving none";
+  return std::unique_ptr<MetricsServer>();
 }
 
 // Opens the volume and serves it until unmounted. `ready` is told once.
@@ -83,7 +109,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.attr_timeout = f.attr_cache;
   opts.entry_timeout = f.entry_cache;
   opts.dir_entry_timeout = f.dir_entry_cache;
-  opts.block_cache_bytes = f.block_cache_mib << 20;
+  opts.buffer_bytes = std::max<uint64_t>(f.buffer_mib, 32) << 20;
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
   opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
   opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
@@ -96,6 +122,8 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   session.pid = static_cast<uint32_t>(getpid());
   session.mountpoint = f.mountpoint;
   session.version = "0.1.0";
+  auto metrics = StartMetrics(f);
+  if (!metrics.has_value()) return fail(metrics.error());
   Status started = v.Start(session);
   if (!started.ok()) return fail(started);
   fuse::MountOptions mo;
@@ -234,7 +262,9 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--dir-entry-cache", f->dir_entry_cache,
                   "seconds the kernel caches directory lookups")
       ->capture_default_str();
-  cmd->add_option("--block-cache", f->block_cache_mib, "MiB of memory for blocks being read")
+  cmd->add_option("--buffer-size", f->buffer_mib,
+                  "MiB of memory for file data: writes not yet uploaded (writers wait when it "
+                  "is full) and blocks kept for readers (at least 32)")
       ->capture_default_str();
   cmd->add_option("--max-threads", f->max_threads, "FUSE worker threads")->capture_default_str();
   cmd->add_option("--max-uploads", f->max_uploads,
@@ -250,6 +280,11 @@ void AddMountCommand(CLI::App& app) {
                   "attempts of an object store request that fails for a transient reason "
                   "(timeouts, 5xx, 429) before the file operation fails with EIO")
       ->capture_default_str();
+  cmd->add_option("--metrics", f->metrics,
+                  "HOST:PORT serving Prometheus metrics (default port busy: the next free one "
+                  "of ten is used; off: none)")
+      ->capture_default_str()
+      ->each([f](const std::string&) { f->metrics_given = true; });
   cmd->add_flag("--debug", f->debug, "log every FUSE request");
   cmd->callback([f] { RunMount(*f); });
 }

@@ -2,8 +2,12 @@
 // only registration and export take.
 #include "common/metrics.h"
 
-#include <charconv>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <variant>
@@ -62,7 +66,48 @@ Latency& GetLatency(std::string_view name, std::string_view help) {
   return Get<Latency>(name, help);
 }
 
+// The process's own figures, read when they are exported.
+void UpdateProcessMetrics() {
+  static auto& rss = GetGauge("tessera_process_rss_bytes", "resident memory of this process");
+  static auto& cpu = GetGauge("tessera_process_cpu_seconds_total",
+                              "CPU time (user + system) this process used, whole seconds");
+  static auto& cpu_ms = GetGauge("tessera_process_cpu_milliseconds_total",
+                                 "CPU time (user + system) this process used, milliseconds");
+  static auto& threads = GetGauge("tessera_process_threads", "threads of this process");
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    long long size = 0, resident = 0;
+    if (std::fscanf(f, "%lld %lld", &size, &resident) == 2) {
+      rss.Set(resident * sysconf(_SC_PAGESIZE));
+    }
+    std::fclose(f);
+  }
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    int64_t ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+    cpu_ms.Set(ms);
+    cpu.Set(ms / 1000);
+  }
+  if (FILE* f = std::fopen("/proc/self/stat", "r")) {
+    // Field 20 is num_threads; field 2 (comm) may hold spaces, so skip past its ')'.
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    if (const char* p = std::strrchr(buf, ')')) {
+      long long v = 0;
+      int field = 2;
+      for (const char* q = p + 1; *q && field < 20; ++q) {
+        if (*q == ' ') ++field;
+        if (field == 20) v = std::atoll(q + 1);
+      }
+      threads.Set(v);
+    }
+    std::fclose(f);
+  }
+}
+
 std::string PrometheusText() {
+  UpdateProcessMetrics();
   Registry& r = TheRegistry();
   std::lock_guard lock(r.mu);
   std::string out;

@@ -82,7 +82,8 @@ Gauge& GetGauge(std::string_view name, std::string_view help);
 Latency& GetLatency(std::string_view name, std::string_view help);
 
 // Every metric in Prometheus's text exposition format (version 0.0.4), sorted
-// by name; a Latency appears as <name>_count and <name>_sum.
+// by name; a Latency appears as <name>_count and <name>_sum. Refreshes the
+// process's own gauges first (tessera_process_rss_bytes, _cpu_*, _threads).
 std::string PrometheusText();
 
 // Name → current value of every series (counters, gauges, and each latency's

@@ -6,10 +6,12 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <vector>
 
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "fuse/fuse_ops.h"
 #include "vfs/vfs.h"
 
@@ -177,6 +179,8 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi
   if (buf.size() < size) buf.resize(size);
   auto r = V(req).Read(fi->fh, static_cast<uint64_t>(off), size, buf.data());
   if (!r.has_value()) return ReplyErr(req, r.error());
+  static auto& bytes = metrics::GetCounter("tessera_fuse_read_bytes_total", "bytes read through FUSE");
+  bytes.Add(*r);
   fuse_reply_buf(req, buf.data(), *r);
 }
 
@@ -184,6 +188,9 @@ void Write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off,
            fuse_file_info* fi) {
   auto r = V(req).Write(fi->fh, static_cast<uint64_t>(off), std::string_view(data, size));
   if (!r.has_value()) return ReplyErr(req, r.error());
+  static auto& bytes =
+      metrics::GetCounter("tessera_fuse_write_bytes_total", "bytes written through FUSE");
+  bytes.Add(*r);
   fuse_reply_write(req, *r);
 }
 
@@ -331,44 +338,77 @@ void Init(void*, fuse_conn_info* conn) {
   conn->max_readahead = 1u << 20;
 }
 
+// Every handler, timed into one latency (all requests) and the read/write
+// ones into their own too.
+metrics::Latency& OpLatency(const char* name) {
+  if (std::strcmp(name, "read") == 0) {
+    return metrics::GetLatency("tessera_fuse_read_seconds", "FUSE read requests");
+  }
+  if (std::strcmp(name, "write") == 0) {
+    return metrics::GetLatency("tessera_fuse_write_seconds", "FUSE write requests");
+  }
+  return metrics::GetLatency("tessera_fuse_ops_seconds", "FUSE requests of every kind");
+}
+
+template <auto Fn, const char* Name>
+struct Timed;
+template <typename... Args, void (*Fn)(fuse_req_t, Args...), const char* Name>
+struct Timed<Fn, Name> {
+  static void Call(fuse_req_t req, Args... args) {
+    static metrics::Latency& all = OpLatency("");
+    static metrics::Latency& own = OpLatency(Name);
+    auto start = std::chrono::steady_clock::now();
+    Fn(req, args...);
+    auto took = std::chrono::steady_clock::now() - start;
+    all.Observe(took);
+    if (&own != &all) own.Observe(took);
+  }
+};
+
+constexpr char kRead[] = "read";
+constexpr char kWrite[] = "write";
+constexpr char kOther[] = "";
+
 }  // namespace
 
 const fuse_lowlevel_ops& Ops() {
   static const fuse_lowlevel_ops ops = [] {
+    // Registered before the first request, so that a scrape always lists them.
+    OpLatency(kRead), OpLatency(kWrite), OpLatency(kOther);
     fuse_lowlevel_ops o;
     std::memset(&o, 0, sizeof o);
     o.init = Init;
-    o.lookup = Lookup;
-    o.getattr = GetAttr;
-    o.setattr = SetAttr;
-    o.access = Access;
-    o.readlink = ReadLink;
-    o.mknod = Mknod;
-    o.mkdir = Mkdir;
-    o.unlink = Unlink;
-    o.rmdir = Rmdir;
-    o.symlink = Symlink;
-    o.rename = Rename;
-    o.link = Link;
-    o.open = Open;
-    o.create = Create;
-    o.read = Read;
-    o.write = Write;
-    o.flush = Flush;
-    o.release = Release;
-    o.fsync = Fsync;
-    o.opendir = OpenDir;
-    o.readdir = ReadDir;
-    o.releasedir = ReleaseDir;
-    o.statfs = StatFs;
-    o.setxattr = SetXattr;
-    o.getxattr = GetXattr;
-    o.listxattr = ListXattr;
-    o.removexattr = RemoveXattr;
-    o.fallocate = Fallocate;
-    o.getlk = GetLk;
-    o.setlk = SetLk;
-    o.flock = Flock;
+    o.lookup = Timed<Lookup, kOther>::Call;
+    o.getattr = Timed<GetAttr, kOther>::Call;
+    o.setattr = Timed<SetAttr, kOther>::Call;
+    o.access = Timed<Access, kOther>::Call;
+    o.readlink = Timed<ReadLink, kOther>::Call;
+    o.mknod = Timed<Mknod, kOther>::Call;
+    o.mkdir = Timed<Mkdir, kOther>::Call;
+    o.unlink = Timed<Unlink, kOther>::Call;
+    o.rmdir = Timed<Rmdir, kOther>::Call;
+    o.symlink = Timed<Symlink, kOther>::Call;
+    o.rename = Timed<Rename, kOther>::Call;
+    o.link = Timed<Link, kOther>::Call;
+    o.open = Timed<Open, kOther>::Call;
+    o.create = Timed<Create, kOther>::Call;
+    o.read = Timed<Read, kRead>::Call;
+    o.write = Timed<Write, kWrite>::Call;
+    o.flush = Timed<Flush, kOther>::Call;
+    o.release = Timed<Release, kOther>::Call;
+    o.fsync = Timed<Fsync, kOther>::Call;
+    o.opendir = Timed<OpenDir, kOther>::Call;
+    o.readdir = Timed<ReadDir, kOther>::Call;
+    o.releasedir = Timed<ReleaseDir, kOther>::Call;
+    o.statfs = Timed<StatFs, kOther>::Call;
+    o.setxattr = Timed<SetXattr, kOther>::Call;
+    o.getxattr = Timed<GetXattr, kOther>::Call;
+    o.listxattr = Timed<ListXattr, kOther>::Call;
+    o.removexattr = Timed<RemoveXattr, kOther>::Call;
+    o.fallocate = Timed<Fallocate, kOther>::Call;
+    o.getlk = Timed<GetLk, kOther>::Call;
+    o.setlk = Timed<SetLk, kOther>::Call;
+    o.flock = Timed<Flock, kOther>::Call;
     return o;
   }();
   return ops;

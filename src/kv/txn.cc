@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/encoding.h"
+#include "common/metrics.h"
 #include "kv/engine.h"
 
 namespace tessera::kv {
@@ -86,6 +87,11 @@ std::string PrefixEnd(std::string_view prefix) {
 uint64_t ConflictRetries() { return g_conflict_retries.load(std::memory_order_relaxed); }
 
 Status RunTxn(Engine& engine, const std::function<Status(Txn&)>& fn, TxnOptions opts) {
+  static auto& latency =
+      metrics::GetLatency("tessera_meta_txn_seconds", "metadata transactions, retries included");
+  static auto& conflicts = metrics::GetCounter("tessera_meta_txn_conflicts_total",
+                                               "metadata transactions retried after a conflict");
+  metrics::Timer timer(latency);
   for (int attempt = 0;; ++attempt) {
     Status st;
     auto txn = engine.Begin(opts.read_only);
@@ -105,6 +111,7 @@ Status RunTxn(Engine& engine, const std::function<Status(Txn&)>& fn, TxnOptions 
                               " retries on " + engine.Name() + "; last: " + st.message());
     }
     g_conflict_retries.fetch_add(1, std::memory_order_relaxed);
+    conflicts.Add();
     SleepBeforeRetry(attempt);
   }
 }

@@ -26,6 +26,7 @@ Result<std::unique_ptr<ObjectStore>> OpenBackend(const StoreConfig& config) {
 
 Result<std::unique_ptr<ObjectStore>> OpenVolumeStore(const StoreConfig& config) {
   ASSIGN_OR_RETURN(std::unique_ptr<ObjectStore> store, OpenBackend(config));
+  store = NewMetricsStore(std::move(store));
   if (config.retry) store = NewRetryStore(std::move(store), config.retry_options);
   if (config.checksum) store = NewChecksumStore(std::move(store));
   if (!config.data_key.empty()) {

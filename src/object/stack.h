@@ -1,7 +1,7 @@
 // A volume's object store: the backend named in its settings with the
 // wrappers its settings ask for, stacked in the one documented order
 //
-//   data → compress → encrypt → checksum → retry → backend (file, mem, s3)
+//   data → compress → encrypt → checksum → retry → metrics → backend (file, mem, s3)
 //
 // so that a block is verified before it is decrypted and decompressed, and a
 // transient backend failure is retried underneath all of it.

@@ -80,6 +80,11 @@ std::unique_ptr<ObjectStore> NewRetryStore(std::unique_ptr<ObjectStore> inner,
 // Retries since start (all retry stores), for metrics and tests.
 uint64_t RetryCount();
 
+// Counts requests, bytes, failures and time per operation under the
+// process's metrics (tessera_object_<op>_seconds, _errors_total, and
+// tessera_object_{get,put}_bytes_total). A missing object is not a failure.
+std::unique_ptr<ObjectStore> NewMetricsStore(std::unique_ptr<ObjectStore> inner);
+
 // Fault injection for tests, decided per call: fail (with `code`), delay, or
 // cut (Put stores a truncated object yet reports success; Get returns a
 // truncated result) a fraction of operations, or all of them while `down`.

@@ -111,6 +111,7 @@ Result<std::pair<Entry, uint64_t>> Vfs::Create(const Context& ctx, Ino parent,
   auto h = std::make_shared<Handle>();
   h->ino = entry.ino;
   h->flags = flags;
+  h->readahead = NewReadahead();
   h->file = AcquireFile(entry.ino, entry.attr);
   return std::make_pair(entry, AddHandle(std::move(h)));
 }
@@ -120,6 +121,7 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
   auto h = std::make_shared<Handle>();
   h->ino = ino;
   h->flags = flags;
+  h->readahead = NewReadahead();
   if (attr.IsFile()) {
     if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
       Status s;
@@ -138,6 +140,11 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
     h->file = AcquireFile(ino, attr);
   }
   return AddHandle(std::move(h));
+}
+
+Readahead Vfs::NewReadahead() const {
+  return Readahead(layout_.block_size,
+                   uint64_t{options_.max_readahead_blocks} * layout_.block_size);
 }
 
 // Starts background fetches of the blocks of [from, from + window) that the
@@ -163,18 +170,8 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
   FileState& f = *h->file;
   uint64_t window = 0;
   {
-    // Sequential (within a block of where the last read ended: the kernel
-    // may deliver its readahead requests out of order) grows the window.
     std::lock_guard lock(h->mu);
-    uint64_t slack = layout_.block_size;
-    bool sequential = offset + slack >= h->seq_next && offset <= h->seq_next + slack;
-    uint64_t max_window = uint64_t{options_.max_readahead_blocks} * layout_.block_size;
-    h->ra_window = sequential ? std::min(max_window, std::max<uint64_t>(layout_.block_size,
-                                                                        h->ra_window * 2))
-                              : 0;
-    h->seq_next = std::max(h->seq_next, offset + size);
-    if (!sequential) h->seq_next = offset + size;
-    window = h->ra_window;
+    window = h->readahead.OnRead(offset, size);
   }
   size_t done = 0;
   while (done < size) {
@@ -233,7 +230,7 @@ Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
         return Err(id.error());
       }
       w = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, in_chunk, uploads_.get(),
-                                                 options_.max_uploads);
+                                                 options_.max_uploads, &buffer_);
     }
     Status s = w->Write(in_chunk, data.substr(done, n));
     if (!s.ok()) {

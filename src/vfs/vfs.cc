@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "common/logging.h"
+#include "common/metrics.h"
 #include "vfs/vfs_internal.h"
 
 namespace tessera::vfs {
@@ -18,11 +19,13 @@ Vfs::Vfs(std::unique_ptr<meta::Meta> meta, std::unique_ptr<object::ObjectStore> 
       settings_(std::move(settings)),
       options_(options),
       layout_{settings_.name, settings_.block_size},
-      cache_(options.block_cache_bytes),
+      buffer_(options.buffer_bytes),
+      cache_(options.buffer_bytes, &buffer_),
       reader_(*store_, layout_, &cache_),
       uploads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_uploads))),
       downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))) {
   meta_->SetSliceFreer([this](uint64_t id, uint32_t size) { FreeSlice(id, size); });
+  buffer_.SetShrinkHook([this](size_t read_capacity) { cache_.ShrinkTo(read_capacity); });
 }
 
 Vfs::~Vfs() {
@@ -240,19 +243,56 @@ Status Vfs::ReleaseDir(uint64_t fh) {
   return {};
 }
 
+namespace {
+constexpr std::string_view kCapabilityXattr = "security.capability";
+}
+
+bool Vfs::NoCapabilityCached(Ino ino) {
+  std::lock_guard lock(capability_mu_);
+  auto it = no_capability_.find(ino);
+  if (it == no_capability_.end()) return false;
+  if (it->second > std::chrono::steady_clock::now()) return true;
+  no_capability_.erase(it);
+  return false;
+}
+
+void Vfs::CacheNoCapability(Ino ino) {
+  if (options_.attr_timeout <= 0) return;
+  std::lock_guard lock(capability_mu_);
+  if (no_capability_.size() > 100000) no_capability_.clear();
+  no_capability_[ino] = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(options_.attr_timeout));
+}
+
+void Vfs::ForgetCapability(Ino ino) {
+  std::lock_guard lock(capability_mu_);
+  no_capability_.erase(ino);
+}
+
 Result<std::string> Vfs::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
   if (name == kInfoXattr) return InfoJson(ino);
-  return meta_->GetXattr(ctx, ino, name);
+  if (name == kStatsXattr && ino == meta::kRootIno) return metrics::PrometheusText();
+  const bool capability = name == kCapabilityXattr;
+  if (capability && NoCapabilityCached(ino)) return Err(Code::kNoData, "no such attribute");
+  auto got = meta_->GetXattr(ctx, ino, name);
+  if (capability && !got.has_value() && got.error().code() == Code::kNoData) {
+    CacheNoCapability(ino);
+  }
+  return got;
 }
 
 Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::string_view value,
                      int flags) {
-  if (name == kInfoXattr) return Err(Code::kPermission, "tessera.info is read-only");
+  if (name == kInfoXattr || (name == kStatsXattr && ino == meta::kRootIno)) {
+    return Err(Code::kPermission, name + " is read-only");
+  }
   // POSIX ACLs must change the mode bits with them; until they are supported
   // say so, and programs (cp -a, tar) fall back to chmod.
   if (name.rfind("system.posix_acl_", 0) == 0) {
     return Err(Code::kNotSupported, "POSIX ACLs are not supported");
   }
+  ForgetCapability(ino);
   return meta_->SetXattr(ctx, ino, name, value, flags);
 }
 
@@ -261,6 +301,7 @@ Result<std::vector<std::string>> Vfs::ListXattr(const Context& ctx, Ino ino) {
 }
 
 Status Vfs::RemoveXattr(const Context& ctx, Ino ino, const std::string& name) {
+  ForgetCapability(ino);
   return meta_->RemoveXattr(ctx, ino, name);
 }
 

@@ -25,6 +25,7 @@
 // transaction of another inode.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -37,10 +38,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chunk/buffer.h"
 #include "chunk/chunk.h"
 #include "common/status.h"
 #include "meta/meta.h"
 #include "object/store.h"
+#include "vfs/readahead.h"
 
 namespace tessera::vfs {
 
@@ -53,7 +56,9 @@ struct Options {
   double attr_timeout = 1.0;   // seconds the kernel may cache attributes
   double entry_timeout = 1.0;  // seconds the kernel may cache name lookups
   double dir_entry_timeout = 1.0;
-  size_t block_cache_bytes = 256ull << 20;  // memory for whole blocks being read
+  // Memory for block data: written and not yet stored, and whole blocks kept
+  // for readers (see chunk/buffer.h).
+  size_t buffer_bytes = 300ull << 20;
   int max_uploads = 20;                     // blocks uploading at once
   int max_downloads = 16;                   // readahead fetches at once
   uint32_t max_readahead_blocks = 8;        // readahead window of a sequential reader
@@ -65,6 +70,9 @@ struct Options {
 
 // The name of the virtual xattr that reports an inode's chunks, slices and objects as JSON.
 inline constexpr const char* kInfoXattr = "tessera.info";
+// The virtual xattr of the root directory that holds the process's metrics in
+// Prometheus text format: `tessera stats` and `tessera bench` read it.
+inline constexpr const char* kStatsXattr = "tessera.stats";
 
 class Vfs {
  public:
@@ -164,6 +172,7 @@ class Vfs {
   Status CommitLocked(Ino ino, FileState& f);
   Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
+  Readahead NewReadahead() const;
   Result<std::string> InfoJson(Ino ino);
   void FreeSlice(uint64_t id, uint32_t size);
   void Kick();
@@ -175,6 +184,7 @@ class Vfs {
   meta::Settings settings_;
   Options options_;
   chunk::Layout layout_;
+  chunk::Buffer buffer_;
   chunk::BlockCache cache_;
   chunk::ChunkReader reader_;
   // Declared after everything their tasks use, so they drain first.
@@ -193,6 +203,15 @@ class Vfs {
   bool stopping_ = false;
   bool kicked_ = false;
   std::thread worker_;
+
+  // The kernel asks for security.capability before every write (to drop file
+  // capabilities); the answer "none" is cached per inode for attr_timeout,
+  // like attributes, instead of costing a metadata transaction per write.
+  bool NoCapabilityCached(Ino ino);
+  void CacheNoCapability(Ino ino);
+  void ForgetCapability(Ino ino);
+  std::mutex capability_mu_;
+  std::unordered_map<Ino, std::chrono::steady_clock::time_point> no_capability_;
 };
 
 }  // namespace tessera::vfs

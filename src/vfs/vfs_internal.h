@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "vfs/readahead.h"
 #include "vfs/vfs.h"
 
 namespace tessera::vfs {
@@ -33,9 +34,8 @@ struct Vfs::Handle {
   std::shared_ptr<FileState> file;  // regular files only
 
   std::mutex mu;
-  // Files: where a sequential reader would read next, and its readahead window.
-  uint64_t seq_next = 0;    // guarded by mu
-  uint64_t ra_window = 0;   // bytes; guarded by mu
+  // Files: the sequential streams this handle reads (guarded by mu).
+  Readahead readahead;
 
   // Directories: the listing snapshot taken at offset 0 (guarded by mu).
   bool loaded = false;

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "common/metrics.h"
 #include "kv/engine.h"
 
 namespace tessera::vfs {
@@ -276,6 +277,30 @@ TEST_F(VfsTest, InfoXattrNamesTheObjects) {
   EXPECT_NE(info->find("\"objects\":2"), std::string::npos) << *info;
   EXPECT_NE(info->find("vol/chunks/0/0/"), std::string::npos) << *info;
   EXPECT_TRUE(vfs_->Release(fh).ok());
+}
+
+TEST_F(VfsTest, MissingCapabilityIsCachedUntilThisMountSetsOne) {
+  uint64_t fh = CreateFile("cap");
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "cap")->ino;
+  auto before = metrics::Snapshot()["tessera_meta_txn_seconds_count"];
+  for (int i = 0; i < 50; ++i) {
+    auto got = vfs_->GetXattr(ctx_, ino, "security.capability");
+    ASSERT_FALSE(got.has_value());
+    EXPECT_EQ(got.error().code(), Code::kNoData);
+  }
+  EXPECT_LE(metrics::Snapshot()["tessera_meta_txn_seconds_count"] - before, 2);
+  ASSERT_TRUE(vfs_->SetXattr(ctx_, ino, "security.capability", "caps", 0).ok());
+  auto got = vfs_->GetXattr(ctx_, ino, "security.capability");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, "caps");
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+}
+
+TEST_F(VfsTest, StatsXattrOfTheRootHoldsTheMetrics) {
+  auto got = vfs_->GetXattr(ctx_, meta::kRootIno, kStatsXattr);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_NE(got->find("tessera_meta_txn_seconds_count"), std::string::npos);
+  EXPECT_FALSE(vfs_->SetXattr(ctx_, meta::kRootIno, kStatsXattr, "x", 0).ok());
 }
 
 TEST_F(VfsTest, ReadDirSnapshotIsStable) {
