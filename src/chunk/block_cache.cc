@@ -93,6 +93,8 @@ void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> 
   impl_->Publish();
 }
 
+size_t BlockCache::capacity() const { return impl_->Capacity(); }
+
 void BlockCache::ShrinkTo(size_t bytes) {
   std::lock_guard lock(impl_->mu);
   impl_->Evict(bytes);

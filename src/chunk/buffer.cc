@@ -22,7 +22,7 @@ void Buffer::AcquireWrite(size_t n) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return written_ + n <= limit_ || uploading_ == 0; });
     written_ += n;
-    capacity = std::max(limit_ / 4, limit_ > written_ ? limit_ - written_ : 0);
+    capacity = ReadCapacityLocked();
   }
   Publish();
   if (shrink_) shrink_(capacity);
@@ -54,7 +54,22 @@ void Buffer::ReleaseWrite(size_t n) {
 
 size_t Buffer::ReadCapacity() const {
   std::lock_guard lock(mu_);
-  return std::max(limit_ / 4, limit_ > written_ ? limit_ - written_ : 0);
+  return ReadCapacityLocked();
+}
+
+size_t Buffer::ReadCapacityLocked() const {
+  size_t used = written_ + fetching_;
+  return std::max(limit_ / 4, limit_ > used ? limit_ - used : 0);
+}
+
+void Buffer::StartFetch(size_t n) {
+  std::lock_guard lock(mu_);
+  fetching_ += n;
+}
+
+void Buffer::EndFetch(size_t n) {
+  std::lock_guard lock(mu_);
+  fetching_ -= std::min(fetching_, n);
 }
 
 void Buffer::SetShrinkHook(std::function<void(size_t)> hook) { shrink_ = std::move(hook); }

@@ -37,8 +37,14 @@ class Buffer {
   // `n` buffered bytes were dropped without an upload (a failed writer).
   void ReleaseWrite(size_t n);
 
-  // What readers may keep in memory now: the limit minus the written bytes,
-  // but never less than a quarter of it (readers must make progress too).
+  // Blocks being fetched from the store (`n` bytes each) are charged too:
+  // the block cache makes room for them.
+  void StartFetch(size_t n);
+  void EndFetch(size_t n);
+
+  // What readers may keep in memory now: the limit minus the written bytes
+  // and the fetches in flight, but never less than a quarter of it (readers
+  // must make progress too).
   size_t ReadCapacity() const;
   // Called (outside the lock) when writers took room, with the new read
   // capacity: the block cache evicts down to it.
@@ -46,12 +52,14 @@ class Buffer {
 
  private:
   void Publish();  // updates the metrics gauges
+  size_t ReadCapacityLocked() const;
 
   const size_t limit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   size_t written_ = 0;    // guarded by mu_
   size_t uploading_ = 0;  // guarded by mu_: part of written_
+  size_t fetching_ = 0;   // guarded by mu_
   std::function<void(size_t)> shrink_;  // set once, before use
 };
 

@@ -18,6 +18,7 @@
 //  - DeleteSliceBlocks removes the objects of a slice nobody references.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -88,7 +89,10 @@ class SliceWriter {
  private:
   Status UploadFullBlocks();
   // Stores one block, in the background when there is a pool.
-  Status Upload(std::string key, std::string data);
+  // `charge`: the bytes charged to the buffer for `data`, freed when it is stored.
+  Status Upload(std::string key, std::string data, size_t charge);
+  void Charge(size_t n);   // to the buffer, if any; may wait for room
+  void Release(size_t n);
   // Waits until every background upload ended; returns the first failure.
   Status WaitUploads();
 
@@ -108,6 +112,7 @@ class SliceWriter {
   ThreadPool* uploads_;
   int max_inflight_;
   Buffer* buffer_budget_;
+  size_t charged_ = 0;  // bytes of buffer_'s capacity charged to the buffer
   std::shared_ptr<Inflight> inflight_ = std::make_shared<Inflight>();
   uint32_t uploaded_ = 0;  // bytes of the slice already stored as blocks
   std::string buffer_;     // slice bytes [uploaded_, uploaded_ + buffer_.size())
@@ -145,6 +150,8 @@ class BlockCache {
   size_t size_bytes() const;
   // Evicts the least recently used blocks until at most `bytes` remain.
   void ShrinkTo(size_t bytes);
+  // How many bytes the cache may hold now (less while writers use the buffer).
+  size_t capacity() const;
 
  private:
   struct Impl;
@@ -154,15 +161,19 @@ class BlockCache {
 // Reads chunks of a volume. Safe for concurrent use.
 class ChunkReader {
  public:
-  // `store` and `cache` must outlive the reader; `cache` may be null.
-  ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache);
+  // `store`, `cache` and `buffer` must outlive the reader; `cache` may be
+  // null. With `buffer`, blocks being fetched are charged to it.
+  ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache,
+              Buffer* buffer = nullptr);
   // Fills out[0, n) with chunk bytes [chunk_off, chunk_off + n) as `slices`
   // say; holes and bytes past every slice read as zeros. A missing or short
   // block is an error naming the object (never silently zeros).
   Status Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, char* out);
   // Starts fetching, on `pool`, the blocks that a Read of [chunk_off,
   // chunk_off + n) would need and the cache does not hold (readahead). Errors
-  // are left for the Read that needs the block. Needs a cache.
+  // are left for the Read that needs the block. Needs a cache. At most a quarter of
+  // the cache's capacity is being prefetched at once: blocks fetched ahead
+  // must not evict each other before they are read.
   void Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, ThreadPool& pool);
 
  private:
@@ -185,8 +196,10 @@ class ChunkReader {
   object::ObjectStore& store_;
   Layout layout_;
   BlockCache* cache_;
+  Buffer* buffer_;
   std::mutex pending_mu_;
   std::map<std::string, std::shared_ptr<Pending>> pending_;  // guarded by pending_mu_
+  std::atomic<size_t> prefetching_{0};  // bytes of prefetches claimed and not done
 };
 
 // Deletes every block of slice `id` of `size` bytes. Missing blocks are fine.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "chunk/buffer.h"
 #include "chunk/chunk.h"
 
 namespace tessera::chunk {
@@ -40,8 +41,9 @@ class Fetched {
 
 }  // namespace
 
-ChunkReader::ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache)
-    : store_(store), layout_(std::move(layout)), cache_(cache) {
+ChunkReader::ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache,
+                         Buffer* buffer)
+    : store_(store), layout_(std::move(layout)), cache_(cache), buffer_(buffer) {
   CHECK(layout_.block_size > 0);
 }
 
@@ -89,7 +91,9 @@ std::pair<std::shared_ptr<ChunkReader::Pending>, bool> ChunkReader::Claim(const 
 
 ChunkReader::BlockResult ChunkReader::Complete(const std::string& key, uint32_t want,
                                                Pending& pending) {
+  if (buffer_ != nullptr) buffer_->StartFetch(want);
   BlockResult result = FetchFromStore(key, want);
+  if (buffer_ != nullptr) buffer_->EndFetch(want);
   {
     std::lock_guard lock(pending_mu_);
     pending_.erase(key);
@@ -127,10 +131,13 @@ void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off,
       const uint32_t want = BlockLength(layout_, seg.size, index);
       std::string key = BlockKey(layout_, seg.id, index, want);
       if (cache_->Contains(key)) continue;
+      if (prefetching_.load() + want > cache_->capacity() / 4) return;
       auto [pending, fetcher] = Claim(key);
       if (!fetcher) continue;
+      prefetching_ += want;
       pool.Submit([this, key = std::move(key), want, pending = std::move(pending)] {
         (void)Complete(key, want, *pending);
+        prefetching_ -= want;
       });
     }
   }

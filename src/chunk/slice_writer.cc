@@ -11,6 +11,7 @@
 // slice) and Finish waits for all of them before it returns the record.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "chunk/buffer.h"
 #include "chunk/chunk.h"
@@ -31,13 +32,20 @@ SliceWriter::SliceWriter(object::ObjectStore& store, Layout layout, uint64_t id,
 
 SliceWriter::~SliceWriter() {
   (void)WaitUploads();
-  if (buffer_budget_ != nullptr) buffer_budget_->ReleaseWrite(buffer_.size());
+  Release(charged_);
 }
 
-// The block's bytes stay charged to the buffer until its Put ends.
-Status SliceWriter::Upload(std::string key, std::string data) {
+void SliceWriter::Charge(size_t n) {
+  if (buffer_budget_ != nullptr && n > 0) buffer_budget_->AcquireWrite(n);
+}
+
+void SliceWriter::Release(size_t n) {
+  if (buffer_budget_ != nullptr && n > 0) buffer_budget_->ReleaseWrite(n);
+}
+
+// The `n` bytes charged for the block stay charged until its Put ends.
+Status SliceWriter::Upload(std::string key, std::string data, size_t n) {
   Buffer* budget = buffer_budget_;
-  const size_t n = data.size();
   if (budget != nullptr) budget->StartUpload(n);
   if (uploads_ == nullptr) {
     Status st = store_.Put(key, data);
@@ -54,9 +62,9 @@ Status SliceWriter::Upload(std::string key, std::string data) {
     }
     f->running++;
   }
-  uploads_->Submit([f, budget, &store = store_, key = std::move(key), data = std::move(data)] {
+  uploads_->Submit([f, budget, n, &store = store_, key = std::move(key), data = std::move(data)] {
     Status st = store.Put(key, data);
-    if (budget != nullptr) budget->EndUpload(data.size());
+    if (budget != nullptr) budget->EndUpload(n);
     std::lock_guard lock(f->mu);
     if (!st.ok() && f->first_error.ok()) f->first_error = st;
     f->running--;
@@ -86,8 +94,23 @@ Status SliceWriter::Write(uint32_t chunk_off, std::string_view data) {
                            ")");
   }
   size_t at = chunk_off - pos_ - uploaded_;
+  // The buffer is charged by its capacity, before it is allocated. A slice
+  // that already filled a block is a sequential writer: its next buffer gets
+  // a whole block at once (doubling would copy it several times and leave it
+  // twice the block size); a fresh slice starts small, so that many small
+  // files being written do not each hold a block.
+  const size_t want = at + data.size();
+  if (want > buffer_.capacity()) {
+    const size_t bs = layout_.block_size;
+    size_t cap = uploaded_ > 0 ? bs : std::max<size_t>(64 << 10, buffer_.capacity() * 2);
+    cap = std::max(want, std::min(cap, bs));
+    if (cap > charged_) {
+      Charge(cap - charged_);
+      charged_ = cap;
+    }
+    buffer_.reserve(cap);
+  }
   if (at + data.size() > buffer_.size()) {
-    if (buffer_budget_ != nullptr) buffer_budget_->AcquireWrite(at + data.size() - buffer_.size());
     buffer_.resize(at + data.size());
   }
   std::memcpy(buffer_.data() + at, data.data(), data.size());
@@ -99,9 +122,20 @@ Status SliceWriter::UploadFullBlocks() {
   const uint32_t bs = layout_.block_size;
   size_t done = 0;
   Status st;
+  if (buffer_.size() == bs) {
+    // Exactly one full block (the common case of aligned sequential writes):
+    // hand the buffer itself to the upload instead of copying it.
+    std::string block = std::move(buffer_);
+    buffer_ = std::string();
+    size_t charge = std::exchange(charged_, 0);
+    st = Upload(BlockKey(layout_, id_, uploaded_ / bs, bs), std::move(block), charge);
+    if (st.ok()) uploaded_ += bs;
+    return st;
+  }
   while (buffer_.size() - done >= bs) {
     uint32_t index = uploaded_ / bs;
-    st = Upload(BlockKey(layout_, id_, index, bs), buffer_.substr(done, bs));
+    Charge(bs);  // the copy
+    st = Upload(BlockKey(layout_, id_, index, bs), buffer_.substr(done, bs), bs);
     if (!st.ok()) break;
     done += bs;
     uploaded_ += bs;
@@ -124,7 +158,8 @@ Result<Slice> SliceWriter::Finish() {
   if (!buffer_.empty()) {
     uint32_t index = uploaded_ / layout_.block_size;
     uint32_t len = static_cast<uint32_t>(buffer_.size());
-    RETURN_IF_ERROR(Upload(BlockKey(layout_, id_, index, len), std::move(buffer_)));
+    size_t charge = std::exchange(charged_, 0);
+    RETURN_IF_ERROR(Upload(BlockKey(layout_, id_, index, len), std::move(buffer_), charge));
     uploaded_ += len;
     buffer_.clear();
     buffer_.shrink_to_fit();

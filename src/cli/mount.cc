@@ -89,7 +89,11 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // Blocks are megabytes: keep them on the heap rather than mmap/munmap (and
   // zero-fault) every one.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);  // and keep freed blocks' pages: no re-faulting
+  // Keep some freed blocks' pages (re-faulting each block costs throughput),
+  // but not so many that resident memory drifts past --buffer-size: every
+  // malloc arena may keep this much free, so there are only two.
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   auto opened = OpenFormattedMeta(f.meta_url);
   if (!opened.has_value()) return fail(opened.error());
   auto m = std::move(opened->meta);

@@ -21,7 +21,7 @@ Vfs::Vfs(std::unique_ptr<meta::Meta> meta, std::unique_ptr<object::ObjectStore> 
       layout_{settings_.name, settings_.block_size},
       buffer_(options.buffer_bytes),
       cache_(options.buffer_bytes, &buffer_),
-      reader_(*store_, layout_, &cache_),
+      reader_(*store_, layout_, &cache_, &buffer_),
       uploads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_uploads))),
       downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))) {
   meta_->SetSliceFreer([this](uint64_t id, uint32_t size) { FreeSlice(id, size); });
