@@ -2,8 +2,8 @@
 // holds, how big they are, when each was last used, and which to evict next.
 //
 // Two policies choose the victim:
-//  - k2Random (the default): sample two entries at random and evict the one
-//    used longer ago. O(1) per access and per eviction, no list to keep in
+//  - k2Random (the default): sample two distinct entries at random and evict
+//    the one used longer ago (so the most recently used entry never goes). O(1) per access and per eviction, no list to keep in
 //    order, and on the workloads measured in docs/cache.md within a point or
 //    two of LRU's hit rate; it also never evicts the whole of a scan the way
 //    LRU does when the scan is larger than the cache.
@@ -85,9 +85,13 @@ class Index {
   std::optional<std::string> Victim() {
     if (keys_.empty()) return std::nullopt;
     if (policy_ == Eviction::kLru) return *lru_.begin()->second;
-    std::uniform_int_distribution<size_t> pick(0, keys_.size() - 1);
-    const std::string* a = keys_[pick(rng_)];
-    const std::string* b = keys_[pick(rng_)];
+    if (keys_.size() == 1) return *keys_[0];
+    // Two distinct entries, so the most recently used one is never the victim.
+    size_t i = std::uniform_int_distribution<size_t>(0, keys_.size() - 1)(rng_);
+    size_t j = std::uniform_int_distribution<size_t>(0, keys_.size() - 2)(rng_);
+    if (j >= i) ++j;
+    const std::string* a = keys_[i];
+    const std::string* b = keys_[j];
     return map_.at(*a).entry.atime <= map_.at(*b).entry.atime ? *a : *b;
   }
 
