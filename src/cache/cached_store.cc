@@ -38,9 +38,12 @@ class CachedStoreImpl final : public CachedStore {
   CachedStoreImpl(std::unique_ptr<object::ObjectStore> inner, DiskCache& cache,
                   CachedStoreOptions options)
       : inner_(std::move(inner)), cache_(cache), options_(options) {
-    if (!options_.writeback) return;
-    pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(1, options_.max_uploads)));
+    // Blocks staged by an earlier writeback mount upload even when this one
+    // does not write back: they may be the only copy.
     std::vector<StagedBlock> left = cache_.ListStaged();
+    uploader_ = options_.writeback || !left.empty();
+    if (!uploader_) return;
+    pool_ = std::make_unique<ThreadPool>(static_cast<size_t>(std::max(1, options_.max_uploads)));
     {
       std::lock_guard lock(mu_);
       for (auto& b : left) {
@@ -89,7 +92,7 @@ class CachedStoreImpl final : public CachedStore {
   }
 
   Result<std::string> Get(std::string_view key, uint64_t offset, int64_t length) override {
-    if (options_.writeback && IsPending(key)) {
+    if (uploader_ && IsPending(key)) {
       auto staged = cache_.ReadStaged(key);
       if (staged.has_value()) return Cut(std::move(*staged), offset, length);
       // Uploaded (and moved into the cache) meanwhile, or damaged: read on.
@@ -102,7 +105,7 @@ class CachedStoreImpl final : public CachedStore {
   }
 
   Result<object::ObjectInfo> Head(std::string_view key) override {
-    if (options_.writeback) {
+    if (uploader_) {
       std::lock_guard lock(mu_);
       auto it = pending_.find(std::string(key));
       if (it != pending_.end() && !it->second.deleted) {
@@ -114,7 +117,7 @@ class CachedStoreImpl final : public CachedStore {
 
   Status Delete(std::string_view key) override {
     std::string k(key);
-    if (options_.writeback) {
+    if (uploader_) {
       std::unique_lock lock(mu_);
       auto it = pending_.find(k);
       if (it != pending_.end()) {
@@ -141,7 +144,7 @@ class CachedStoreImpl final : public CachedStore {
   }
 
   size_t Flush(std::chrono::milliseconds timeout) override {
-    if (!options_.writeback) return 0;
+    if (!uploader_) return 0;
     auto deadline = Clock::now() + timeout;
     std::unique_lock lock(mu_);
     flushing_ = true;  // no more waiting for upload_delay
@@ -277,6 +280,7 @@ class CachedStoreImpl final : public CachedStore {
   std::unique_ptr<object::ObjectStore> inner_;
   DiskCache& cache_;
   const CachedStoreOptions options_;
+  bool uploader_ = false;  // writeback, or blocks left staged: the scheduler runs
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -17,7 +17,8 @@
 // A Delete of a block not yet uploaded removes it from staging: it never
 // reaches the bucket. A Get or Head of a staged block is served from
 // staging. Blocks found in staging at construction (a previous run that
-// stopped before uploading them) are queued at once. When staging fails (no
+// stopped before uploading them) are queued at once, with or without
+// `writeback`. When staging fails (no
 // space, no usable disk) the Put uploads directly: the cache never fails a
 // write. Flush waits, with a deadline, for every staged upload; what is left
 // stays staged for the next start.
