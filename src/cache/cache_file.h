@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
 #include "common/metrics.h"
+#include "common/status.h"
 
 namespace tessera::cache {
 

@@ -233,8 +233,8 @@ class CachedStoreImpl final : public CachedStore {
       st = block.error();
       if (st.code() == Code::kNotFound || st.code() == Code::kCorrupt) {
         // Nothing (or nothing trustworthy) to upload: the data is lost to us.
-        TLOG(kError) << "writeback: staged block " << key << " cannot be uploaded: "
-                     << st.ToString();
+        TLOG(kError) << "writeback: staged block " << key
+                     << " cannot be uploaded: " << st.ToString();
         std::lock_guard lock(mu_);
         auto it = pending_.find(key);
         if (it != pending_.end()) Forget(it);
@@ -284,10 +284,10 @@ class CachedStoreImpl final : public CachedStore {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  PendingMap pending_;                                  // guarded by mu_
+  PendingMap pending_;                                 // guarded by mu_
   std::multimap<Clock::time_point, std::string> due_;  // guarded by mu_
-  bool stopping_ = false;                               // guarded by mu_
-  bool flushing_ = false;                               // guarded by mu_
+  bool stopping_ = false;                              // guarded by mu_
+  bool flushing_ = false;                              // guarded by mu_
   std::thread scheduler_;
   std::unique_ptr<ThreadPool> pool_;
 };

@@ -40,7 +40,7 @@ namespace tessera::cache {
 
 struct CachedStoreOptions {
   bool writeback = false;
-  int max_uploads = 20;                     // writeback: parallel uploads
+  int max_uploads = 20;                       // writeback: parallel uploads
   std::chrono::milliseconds upload_delay{0};  // writeback: age before a block uploads
   // Writeback: first retry of a failed upload; doubles up to max_retry_backoff.
   std::chrono::milliseconds retry_backoff{100};

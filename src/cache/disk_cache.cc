@@ -44,9 +44,9 @@ struct Dir {
   std::atomic<bool> scanning{true};
 
   std::mutex mu;
-  Index index;              // guarded by mu
-  uint64_t reserved = 0;    // bytes being written, guarded by mu
-  int errors_in_row = 0;    // guarded by mu
+  Index index;                   // guarded by mu
+  uint64_t reserved = 0;         // bytes being written, guarded by mu
+  int errors_in_row = 0;         // guarded by mu
   int64_t space_checked_ns = 0;  // guarded by mu
   uint64_t avail_bytes = 0;      // at the last check, less what was written since; guarded by mu
   uint64_t avail_inodes = 0;     // guarded by mu
@@ -67,8 +67,8 @@ class DiskCacheImpl final : public DiskCache {
       int err = MakeDirs(d->raw, dir_mode);
       if (err == 0) err = MakeDirs(d->staging, dir_mode);
       if (err != 0) {
-        TLOG(kWarn) << "cache directory " << d->root << " is not usable ("
-                    << std::strerror(err) << "); reading from the object store instead";
+        TLOG(kWarn) << "cache directory " << d->root << " is not usable (" << std::strerror(err)
+                    << "); reading from the object store instead";
         Metrics().errors.Add();
         d->disabled_until_ns = NowNs() + DisableNs();
       }
@@ -237,8 +237,8 @@ class DiskCacheImpl final : public DiskCache {
       auto block = Decode(std::move(*file));
       if (!block.has_value()) {
         Metrics().corrupt.Add();
-        return Err(Code::kCorrupt, "staged block " + path + " is damaged: " +
-                                       block.error().message());
+        return Err(Code::kCorrupt,
+                   "staged block " + path + " is damaged: " + block.error().message());
       }
       return block;
     }
@@ -366,10 +366,10 @@ class DiskCacheImpl final : public DiskCache {
       d.space_checked_ns = now;
       d.avail_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
       d.avail_inodes = vfs.f_favail;
-      d.min_bytes = static_cast<uint64_t>(options_.free_space_ratio *
-                                          static_cast<double>(uint64_t{vfs.f_blocks} * vfs.f_frsize));
-      d.min_inodes = static_cast<uint64_t>(options_.free_space_ratio *
-                                           static_cast<double>(vfs.f_files));
+      d.min_bytes = static_cast<uint64_t>(
+          options_.free_space_ratio * static_cast<double>(uint64_t{vfs.f_blocks} * vfs.f_frsize));
+      d.min_inodes =
+          static_cast<uint64_t>(options_.free_space_ratio * static_cast<double>(vfs.f_files));
     }
     // Inode counts of 0 mean the file system does not count inodes.
     auto short_of_space = [&] {
@@ -431,7 +431,8 @@ class DiskCacheImpl final : public DiskCache {
         }
         std::lock_guard lock(d->mu);
         if (d->index.Find(rel) == nullptr) {
-          AddLocked(*d, rel, size - kHeaderSize, static_cast<uint64_t>(std::max<int64_t>(atime, 1)));
+          AddLocked(*d, rel, size - kHeaderSize,
+                    static_cast<uint64_t>(std::max<int64_t>(atime, 1)));
           ++found;
         }
         return true;

@@ -3,10 +3,10 @@
 //
 // Two policies choose the victim:
 //  - k2Random (the default): sample two distinct entries at random and evict
-//    the one used longer ago (so the most recently used entry never goes). O(1) per access and per eviction, no list to keep in
-//    order, and on the workloads measured in docs/cache.md within a point or
-//    two of LRU's hit rate; it also never evicts the whole of a scan the way
-//    LRU does when the scan is larger than the cache.
+//    the one used longer ago (so the most recently used entry never goes). O(1) per access and per
+//    eviction, no list to keep in order, and on the workloads measured in docs/cache.md within a
+//    point or two of LRU's hit rate; it also never evicts the whole of a scan the way LRU does when
+//    the scan is larger than the cache.
 //  - kLru: evict the entry used longest ago exactly; every access moves the
 //    entry in an ordered set (O(log n)).
 //
@@ -115,8 +115,8 @@ class Index {
 
   Eviction policy_;
   std::mt19937_64 rng_;
-  Map map_;                                               // node-based: key addresses stay put
-  std::vector<const std::string*> keys_;                  // every key, for sampling
+  Map map_;                                                // node-based: key addresses stay put
+  std::vector<const std::string*> keys_;                   // every key, for sampling
   std::set<std::pair<uint64_t, const std::string*>> lru_;  // kLru only: by atime
   uint64_t bytes_ = 0;
   uint64_t clock_ = uint64_t{1} << 62;  // above any file time in seconds

@@ -65,7 +65,8 @@ TEST(Index, TwoRandomNeverPicksTheNewerOfItsSample) {
 }
 
 // A cache of `capacity` one-unit blocks over `trace`; the hit ratio and ns per access.
-std::pair<double, double> Simulate(Eviction p, size_t capacity, const std::vector<uint32_t>& trace) {
+std::pair<double, double> Simulate(Eviction p, size_t capacity,
+                                   const std::vector<uint32_t>& trace) {
   Index idx(p, 42);
   size_t hits = 0;
   auto start = std::chrono::steady_clock::now();
@@ -78,8 +79,9 @@ std::pair<double, double> Simulate(Eviction p, size_t capacity, const std::vecto
     while (idx.count() >= capacity) idx.Remove(*idx.Victim());
     idx.Add(key, 1);
   }
-  double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start)
-                  .count() / static_cast<double>(trace.size());
+  double ns =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+      static_cast<double>(trace.size());
   return {static_cast<double>(hits) / static_cast<double>(trace.size()), ns};
 }
 

@@ -36,9 +36,7 @@ inline std::string RandomBlock(size_t n, uint64_t seed) {
   return s;
 }
 
-inline std::string BlockKey(int i) {
-  return "vol/chunks/0/0/" + std::to_string(i) + "_0_4096";
-}
+inline std::string BlockKey(int i) { return "vol/chunks/0/0/" + std::to_string(i) + "_0_4096"; }
 
 class CountingStore final : public object::ObjectStore {
  public:

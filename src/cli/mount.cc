@@ -76,8 +76,9 @@ Result<cache::CacheOptions> CacheOptionsFor(const MountFlags& f, const meta::Set
   char* end = nullptr;
   unsigned long mode = std::strtoul(f.cache_mode.c_str(), &end, 8);
   if (f.cache_mode.empty() || *end != '\0' || mode > 0777 || (mode & 0600) != 0600) {
-    return Err(Code::kInvalid, "--cache-mode must be octal with owner read and write, like 0600; got '" +
-                                   f.cache_mode + "'");
+    return Err(Code::kInvalid,
+               "--cache-mode must be octal with owner read and write, like 0600; got '" +
+                   f.cache_mode + "'");
   }
   o.file_mode = static_cast<uint32_t>(mode);
   if (f.cache_eviction == "2-random") {
@@ -85,8 +86,8 @@ Result<cache::CacheOptions> CacheOptionsFor(const MountFlags& f, const meta::Set
   } else if (f.cache_eviction == "lru") {
     o.eviction = cache::Eviction::kLru;
   } else {
-    return Err(Code::kInvalid, "--cache-eviction must be 2-random or lru; got '" +
-                                   f.cache_eviction + "'");
+    return Err(Code::kInvalid,
+               "--cache-eviction must be 2-random or lru; got '" + f.cache_eviction + "'");
   }
   std::string sub = settings.uuid.empty() ? settings.name : settings.uuid;
   for (const std::string& d : cache::SplitDirs(f.cache_dir)) {
@@ -183,8 +184,9 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
     TLOG(kInfo) << "uploading " << cached->staged() << " staged blocks";
     size_t left = cached->Flush(kFlushOnUnmount);
     if (left > 0) {
-      TLOG(kWarn) << left << " blocks are still staged; the next mount with this cache "
-                                "directory uploads them";
+      TLOG(kWarn) << left
+                  << " blocks are still staged; the next mount with this cache directory "
+                     "uploads them";
     }
   }
   return served.ok() ? down : served;
