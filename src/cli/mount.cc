@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cache/cached_store.h"
+#include "cache/disk_cache.h"
 #include "cli/commands.h"
 #include "cli/metrics_http.h"
 #include "cli/volume.h"
@@ -49,7 +51,53 @@ struct MountFlags {
   std::string metrics = "127.0.0.1:9567";
   bool metrics_given = false;  // an address the user chose must be served, not another
   bool debug = false;
+  std::string cache_dir;  // "": the default for this user (DefaultCacheDir)
+  uint64_t cache_size_mib = 102400;
+  double free_space_ratio = 0.1;
+  std::string cache_mode = "0600";
+  std::string cache_eviction = "2-random";
+  bool writeback = false;
+  double upload_delay_s = 0;
 };
+
+// How long a clean unmount waits for writeback uploads; what is left stays
+// staged and the next mount uploads it.
+constexpr auto kFlushOnUnmount = std::chrono::seconds(25);
+
+// Like /var/jfsCache for root, else under the home directory.
+std::string DefaultCacheDir() {
+  if (geteuid() == 0) return "/var/cache/tessera";
+  return ExpandHome("~/.tessera/cache");
+}
+
+// The cache options for volume `settings`: each directory gets a
+// subdirectory named by the volume's UUID, so volumes never share entries.
+Result<cache::CacheOptions> CacheOptionsFor(const MountFlags& f, const meta::Settings& settings) {
+  cache::CacheOptions o;
+  o.capacity_bytes = f.cache_size_mib << 20;
+  o.free_space_ratio = f.free_space_ratio;
+  char* end = nullptr;
+  unsigned long mode = std::strtoul(f.cache_mode.c_str(), &end, 8);
+  if (f.cache_mode.empty() || *end != '\0' || mode > 0777 || (mode & 0600) != 0600) {
+    return Err(Code::kInvalid,
+               "--cache-mode must be octal with owner read and write, like 0600; got '" +
+                   f.cache_mode + "'");
+  }
+  o.file_mode = static_cast<uint32_t>(mode);
+  if (f.cache_eviction == "2-random") {
+    o.eviction = cache::Eviction::k2Random;
+  } else if (f.cache_eviction == "lru") {
+    o.eviction = cache::Eviction::kLru;
+  } else {
+    return Err(Code::kInvalid,
+               "--cache-eviction must be 2-random or lru; got '" + f.cache_eviction + "'");
+  }
+  std::string sub = settings.uuid.empty() ? settings.name : settings.uuid;
+  for (const std::string& d : cache::SplitDirs(f.cache_dir)) {
+    o.dirs.push_back(d == "memory" ? d : d + "/" + sub);
+  }
+  return o;
+}
 
 std::string Hostname() {
   char buf[256] = {0};
@@ -119,8 +167,33 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
+  // The disk cache wraps the whole volume stack: a hit skips the checksum,
+  // decryption and decompression (cached files carry their own checksum).
+  std::unique_ptr<cache::DiskCache> disk_cache;  // outlives v, which owns the wrapper
+  cache::CachedStore* cached = nullptr;
+  std::unique_ptr<object::ObjectStore> volume_store = std::move(*store);
+  if (f.cache_size_mib > 0) {
+    auto co = CacheOptionsFor(f, settings);
+    if (!co.has_value()) return fail(co.error());
+    if (f.writeback && co->dirs.size() == 1 && co->dirs[0] == "memory") {
+      return fail(Status::Invalid("--writeback needs a disk --cache-dir, not memory"));
+    }
+    auto c = cache::NewDiskCache(*co);
+    if (!c.has_value()) return fail(c.error());
+    disk_cache = std::move(*c);
+    cache::CachedStoreOptions cso;
+    cso.writeback = f.writeback;
+    cso.max_uploads = opts.max_uploads;
+    cso.upload_delay = std::chrono::milliseconds(static_cast<int64_t>(f.upload_delay_s * 1000));
+    auto wrapped = cache::NewCachedStore(std::move(volume_store), *disk_cache, cso);
+    cached = wrapped.get();
+    volume_store = std::move(wrapped);
+    TLOG(kInfo) << disk_cache->Describe() << (f.writeback ? ", writeback" : "");
+  } else if (f.writeback) {
+    return fail(Status::Invalid("--writeback needs the disk cache (--cache-size > 0)"));
+  }
   std::string name = settings.name;
-  vfs::Vfs v(std::move(m), std::move(*store), std::move(settings), opts);
+  vfs::Vfs v(std::move(m), std::move(volume_store), std::move(settings), opts);
   meta::SessionInfo session;
   session.host = Hostname();
   session.pid = static_cast<uint32_t>(getpid());
@@ -139,6 +212,15 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   Status served = fuse::Serve(v, mo, ready);
   Status down = v.Shutdown();
   if (!down.ok()) TLOG(kError) << "shutdown: " << down.ToString();
+  if (cached != nullptr && cached->staged() > 0) {
+    TLOG(kInfo) << "uploading " << cached->staged() << " staged blocks";
+    size_t left = cached->Flush(kFlushOnUnmount);
+    if (left > 0) {
+      TLOG(kWarn) << left
+                  << " blocks are still staged; the next mount with this cache directory "
+                     "uploads them";
+    }
+  }
   return served.ok() ? down : served;
 }
 
@@ -150,6 +232,18 @@ std::string DefaultLogFile() {
 void RunMount(MountFlags f) {
   if (log::GetLevel() > log::kInfo) log::SetLevel(log::kInfo);
   f.meta_url = AbsoluteMetaUrl(f.meta_url);
+  if (f.cache_dir.empty()) f.cache_dir = DefaultCacheDir();
+  {
+    // The daemon runs in /: make every cache directory absolute now.
+    std::string dirs;
+    for (std::string d : cache::SplitDirs(f.cache_dir)) {
+      d = ExpandHome(d);
+      char cwd[PATH_MAX];
+      if (d != "memory" && d[0] != '/' && getcwd(cwd, sizeof cwd)) d = std::string(cwd) + "/" + d;
+      dirs += (dirs.empty() ? "" : ":") + d;
+    }
+    f.cache_dir = dirs;
+  }
   Status mp = fuse::CheckMountpoint(f.mountpoint);
   if (!mp.ok()) Die(mp.ToString());
   char real[PATH_MAX];
@@ -289,6 +383,30 @@ void AddMountCommand(CLI::App& app) {
                   "of ten is used; off: none)")
       ->capture_default_str()
       ->each([f](const std::string&) { f->metrics_given = true; });
+  cmd->add_option("--cache-dir", f->cache_dir,
+                  "directories of the local block cache, ':'-separated (blocks spread by hash), "
+                  "or 'memory'; each volume uses a subdirectory named by its UUID (default "
+                  "/var/cache/tessera for root, else ~/.tessera/cache)");
+  cmd->add_option("--cache-size", f->cache_size_mib,
+                  "MiB of blocks the cache keeps, shared by its directories (0: no cache)")
+      ->capture_default_str();
+  cmd->add_option("--free-space-ratio", f->free_space_ratio,
+                  "fraction of each cache disk's space and inodes to keep free (the cache "
+                  "evicts to keep it)")
+      ->capture_default_str();
+  cmd->add_option("--cache-mode", f->cache_mode, "file mode of cached and staged blocks (octal)")
+      ->capture_default_str();
+  cmd->add_option("--cache-eviction", f->cache_eviction,
+                  "2-random (of two random blocks, evict the one used longer ago) or lru")
+      ->capture_default_str();
+  cmd->add_flag("--writeback", f->writeback,
+                "a close returns once blocks are on the local cache disk; they upload in the "
+                "background (and after a restart). Data lives only on this machine until "
+                "uploaded: see docs/cache.md");
+  cmd->add_option("--upload-delay", f->upload_delay_s,
+                  "with --writeback, seconds a block waits before it uploads; a block deleted "
+                  "meanwhile is never uploaded")
+      ->capture_default_str();
   cmd->add_flag("--debug", f->debug, "log every FUSE request");
   cmd->callback([f] { RunMount(*f); });
 }

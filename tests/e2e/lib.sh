@@ -65,7 +65,12 @@ expect_eq() {
 }
 
 format_volume() { "$TESSERA" format "$META" "$VOLUME" --storage file --bucket "$BUCKET" "$@" >/dev/null; }
-mount_volume() { "$TESSERA" mount "$META" "$MNT" --background --log "$WORK/mount.log" "$@" >/dev/null; }
+# The block cache goes under $WORK unless the test names its own --cache-dir.
+mount_volume() {
+  local cache=(--cache-dir "$WORK/cache")
+  case " $* " in *" --cache-dir "*) cache=() ;; esac
+  "$TESSERA" mount "$META" "$MNT" --background --log "$WORK/mount.log" "${cache[@]}" "$@" >/dev/null
+}
 umount_volume() { "$TESSERA" umount "$MNT"; }
 remount_volume() {
   umount_volume

@@ -6,7 +6,7 @@ MNT2="$WORK/mnt2"
 mkdir -p "$MNT2"
 format_volume
 mount_volume --heartbeat 1
-"$TESSERA" mount "$META" "$MNT2" --background --log "$WORK/mount2.log" --heartbeat 1 >/dev/null
+"$TESSERA" mount "$META" "$MNT2" --background --log "$WORK/mount2.log" --cache-dir "$WORK/cache2" --heartbeat 1 >/dev/null
 
 # A file written and closed in one mount reads identically in the other.
 head -c $((9 << 20)) /dev/urandom >"$WORK/src"

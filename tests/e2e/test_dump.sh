@@ -62,7 +62,7 @@ check "the loaded volume dumps the same" cmp "$WORK/dump.json" "$WORK/dump2.json
 
 # Both volumes mounted side by side (same bucket) read the same.
 mount_volume
-"$TESSERA" mount "$META2" "$MNT2" --background --log "$WORK/mount2.log" >/dev/null
+"$TESSERA" mount "$META2" "$MNT2" --background --log "$WORK/mount2.log" --cache-dir "$WORK/cache2" >/dev/null
 listing() {
   (cd "$1/tree" && find . -printf '%p|%i|%y|%m|%u|%g|%s|%n|%l|%T@|%C@|%A@\n' &&
     getfattr -R -h -d -m - -e base64 . 2>&1)
@@ -94,7 +94,7 @@ for var in TESSERA_TEST_REDIS_URL TESSERA_TEST_POSTGRES_URL TESSERA_TEST_ETCD_UR
   "$TESSERA" load "$url" "$WORK/dump.json" 2>"$WORK/load.err" || fail "load into $var: $(cat "$WORK/load.err")"
   "$TESSERA" dump "$url" - >"$WORK/dump3.json" 2>/dev/null
   check "$var: the loaded volume dumps the same" cmp "$WORK/dump.json" "$WORK/dump3.json"
-  "$TESSERA" mount "$url" "$MNT2" --background --log "$WORK/mount3.log" >/dev/null
+  "$TESSERA" mount "$url" "$MNT2" --background --log "$WORK/mount3.log" --cache-dir "$WORK/cache3" >/dev/null
   listing "$MNT2" >"$WORK/list3"
   check "$var: same inodes, attributes and xattrs" diff "$WORK/list1" "$WORK/list3"
   check "$var: the 70 MiB file" cmp "$WORK/big" "$MNT2/tree/big"

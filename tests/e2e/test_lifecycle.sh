@@ -35,7 +35,7 @@ mountpoint -q "$MNT" && fail "still mounted after SIGTERM"
 
 # A foreground mount.
 # (a script's background jobs start with SIGINT ignored; give it back its default)
-perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' "$TESSERA" mount "$META" "$MNT" >"$WORK/fg.log" 2>&1 &
+perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV' "$TESSERA" mount "$META" "$MNT" --cache-dir "$WORK/cache" >"$WORK/fg.log" 2>&1 &
 fg=$!
 check "foreground mount comes up" wait_until 20 mountpoint -q "$MNT"
 check "data intact after SIGTERM and remount" cmp "$WORK/data" "$MNT/kept"

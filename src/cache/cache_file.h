@@ -1,0 +1,68 @@
+// The files of the disk cache: the header that makes a cached or staged block
+// self-checking, and the few file-system calls the cache makes. Internal to
+// cache/. Stateless functions, safe for concurrent use.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace tessera::cache {
+
+// "TSC1", four zero bytes, xxHash3-64 of the block (little-endian), then the block.
+inline constexpr size_t kHeaderSize = 16;
+
+// Header + block, ready to write.
+std::string Encode(std::string_view block);
+// The block inside `file`, or kCorrupt saying what is wrong.
+Result<std::string> Decode(std::string&& file);
+
+// A key is stored as a path below the cache root: '/'-separated, non-empty
+// components, none "." / ".." or starting with ".tmp." (our temporary files).
+bool StorableKey(std::string_view key);
+bool IsTempName(std::string_view name);
+
+// mkdir -p with `mode`; 0 or an errno.
+int MakeDirs(const std::string& path, uint32_t mode);
+// Writes `data` to a temporary file beside `path` (mode `mode`) and renames it
+// over `path`; `durable` also fsyncs the file and the directory. Makes
+// missing parent directories. 0 or an errno.
+int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable);
+// The whole file; kNotFound when absent, an errno status otherwise.
+Result<std::string> ReadWholeFile(const std::string& path);
+
+// Calls `fn(relative path, size, atime seconds)` for every regular file below
+// `root` (temporary files are removed instead); stops early when `fn` returns
+// false. Missing `root` is not an error.
+void Walk(const std::string& root,
+          const std::function<bool(const std::string&, uint64_t, int64_t)>& fn);
+
+struct CacheOptions;
+class DiskCache;
+// The RAM cache behind `--cache-dir memory`.
+std::unique_ptr<DiskCache> NewMemCache(const CacheOptions& options);
+
+// The metrics of cache/, registered once.
+struct CacheMetrics {
+  metrics::Counter& hits;
+  metrics::Counter& misses;
+  metrics::Counter& hit_bytes;
+  metrics::Counter& write_bytes;
+  metrics::Gauge& used_bytes;
+  metrics::Gauge& blocks;
+  metrics::Counter& evictions;
+  metrics::Counter& corrupt;
+  metrics::Counter& errors;
+  metrics::Gauge& staging_blocks;
+  metrics::Gauge& staging_bytes;
+  metrics::Counter& uploads;
+  metrics::Counter& skipped;
+};
+CacheMetrics& Metrics();
+
+}  // namespace tessera::cache

@@ -1,0 +1,246 @@
+// Tests of DiskCache over temporary directories, and of the memory cache.
+#include "cache/disk_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cache/cache_file.h"
+#include "cache/test_util.h"
+
+namespace tessera::cache {
+namespace {
+
+constexpr size_t kBlock = 64 << 10;
+
+CacheOptions Opts(const std::string& dir, uint64_t capacity = 100ull << 20) {
+  CacheOptions o;
+  o.dirs = {dir};
+  o.capacity_bytes = capacity;
+  o.free_space_ratio = 0.01;
+  o.background_scan = false;
+  return o;
+}
+
+std::unique_ptr<DiskCache> Open(const CacheOptions& o) {
+  auto c = NewDiskCache(o);
+  EXPECT_TRUE(c.has_value()) << c.error().ToString();
+  return std::move(*c);
+}
+
+uint64_t DuBytes(const std::string& dir) {
+  uint64_t n = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) n += e.file_size();
+  }
+  return n;
+}
+
+TEST(DiskCache, MissThenHit) {
+  TempDir t;
+  auto c = Open(Opts(t.path()));
+  uint64_t hits = Metrics().hits.value(), misses = Metrics().misses.value();
+  EXPECT_FALSE(c->Get(BlockKey(1)).has_value());
+  std::string b = RandomBlock(kBlock, 1);
+  c->Put(BlockKey(1), b);
+  EXPECT_TRUE(c->Contains(BlockKey(1)));
+  auto got = c->Get(BlockKey(1));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, b);
+  EXPECT_EQ(Metrics().hits.value() - hits, 1u);
+  EXPECT_EQ(Metrics().misses.value() - misses, 1u);
+  EXPECT_EQ(c->used_bytes(), kBlock);
+  EXPECT_EQ(c->blocks(), 1u);
+  // The file has the cache's mode and lives under raw/ by its key.
+  struct stat st;
+  ASSERT_EQ(::stat((t.path() + "/raw/" + BlockKey(1)).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(static_cast<size_t>(st.st_size), kBlock + kHeaderSize);
+  ASSERT_TRUE(c->Evict(BlockKey(1)).ok());
+  EXPECT_FALSE(c->Contains(BlockKey(1)));
+  EXPECT_EQ(c->used_bytes(), 0u);
+}
+
+TEST(DiskCache, DamagedFileIsDeletedAndMissed) {
+  TempDir t;
+  auto c = Open(Opts(t.path()));
+  c->Put(BlockKey(2), RandomBlock(kBlock, 2));
+  std::string path = t.path() + "/raw/" + BlockKey(2);
+  {
+    int fd = ::open(path.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "X", 1, 1000), 1);
+    ::close(fd);
+  }
+  uint64_t corrupt = Metrics().corrupt.value();
+  EXPECT_FALSE(c->Get(BlockKey(2)).has_value());
+  EXPECT_EQ(Metrics().corrupt.value() - corrupt, 1u);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(c->Contains(BlockKey(2)));
+  // A truncated file likewise.
+  c->Put(BlockKey(3), RandomBlock(kBlock, 3));
+  std::filesystem::resize_file(t.path() + "/raw/" + BlockKey(3), 100);
+  EXPECT_FALSE(c->Get(BlockKey(3)).has_value());
+  EXPECT_EQ(Metrics().corrupt.value() - corrupt, 2u);
+}
+
+TEST(DiskCache, NeverExceedsItsSize) {
+  TempDir t;
+  const uint64_t capacity = 10 * kBlock;
+  auto c = Open(Opts(t.path(), capacity));
+  uint64_t evictions = Metrics().evictions.value();
+  for (int i = 0; i < 100; ++i) {
+    c->Put(BlockKey(i), RandomBlock(kBlock, static_cast<uint64_t>(i)));
+    ASSERT_LE(c->used_bytes(), capacity);
+    ASSERT_LE(DuBytes(t.path()), capacity + 10 * kHeaderSize);
+  }
+  EXPECT_EQ(c->blocks(), 10u);
+  EXPECT_EQ(Metrics().evictions.value() - evictions, 90u);
+  // A block bigger than the whole cache is not cached.
+  c->Put("big", std::string(capacity + 1, 'b'));
+  EXPECT_FALSE(c->Contains("big"));
+}
+
+TEST(DiskCache, RecentlyUsedBlocksSurviveEviction) {
+  TempDir t;
+  auto c = Open(Opts(t.path(), 20 * kBlock));
+  std::string hot = RandomBlock(kBlock, 99);
+  c->Put("hot", hot);
+  int kept = 0;
+  for (int i = 0; i < 200; ++i) {
+    c->Put(BlockKey(i), RandomBlock(kBlock, static_cast<uint64_t>(i)));
+    if (c->Get("hot").has_value()) ++kept;  // a use after every insert
+  }
+  // The most recently used block is never one of 2-random's victims.
+  EXPECT_EQ(kept, 200);
+}
+
+TEST(DiskCache, IndexIsRebuiltOnReopen) {
+  TempDir t;
+  {
+    auto c = Open(Opts(t.path()));
+    for (int i = 0; i < 5; ++i) c->Put(BlockKey(i), RandomBlock(kBlock, static_cast<uint64_t>(i)));
+  }
+  // A temporary file left by a crash mid-write is cleaned up by the scan.
+  std::string tmp = t.path() + "/raw/vol/chunks/0/0/.tmp.1.2";
+  std::ofstream(tmp) << "partial";
+  auto o = Opts(t.path());
+  o.background_scan = true;
+  auto c = Open(o);
+  // During the scan a Get looks at the file itself; after it, the index knows.
+  auto got = c->Get(BlockKey(3));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, RandomBlock(kBlock, 3));
+  c->WaitForScan();
+  EXPECT_EQ(c->blocks(), 5u);
+  EXPECT_EQ(c->used_bytes(), 5 * kBlock);
+  EXPECT_FALSE(std::filesystem::exists(tmp));
+  // Reopened with a smaller size, the scan evicts down to it.
+  c.reset();
+  c = Open(Opts(t.path(), 2 * kBlock));
+  EXPECT_EQ(c->blocks(), 2u);
+}
+
+TEST(DiskCache, UnusableDirectoryDegradesToMisses) {
+  TempDir t;
+  // A "directory" that is a regular file: nothing can be created under it
+  // (chmod would not stop root).
+  std::string file = t.path() + "/not-a-dir";
+  std::ofstream(file) << "x";
+  uint64_t errors = Metrics().errors.value();
+  auto c = Open(Opts(file));
+  c->Put(BlockKey(1), RandomBlock(kBlock, 1));
+  EXPECT_FALSE(c->Get(BlockKey(1)).has_value());
+  EXPECT_FALSE(c->Contains(BlockKey(1)));
+  EXPECT_GE(Metrics().errors.value() - errors, 1u);
+  EXPECT_FALSE(c->Stage(BlockKey(1), "x").ok());
+}
+
+TEST(DiskCache, FailingDirectoryIsDisabledForAWhile) {
+  TempDir t;
+  auto o = Opts(t.path());
+  o.disable_for = std::chrono::milliseconds(300);
+  auto c = Open(o);
+  // Writes start failing: the key's parent directory becomes a file.
+  std::filesystem::remove_all(t.path() + "/raw");
+  std::ofstream(t.path() + "/raw") << "x";
+  uint64_t errors = Metrics().errors.value();
+  for (int i = 0; i < 10; ++i) c->Put(BlockKey(i), RandomBlock(1000, static_cast<uint64_t>(i)));
+  EXPECT_EQ(Metrics().errors.value() - errors, 3u);  // then the directory is skipped
+  EXPECT_EQ(c->blocks(), 0u);
+  std::filesystem::remove(t.path() + "/raw");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  c->Put(BlockKey(20), "back");
+  EXPECT_EQ(*c->Get(BlockKey(20)), "back");
+}
+
+TEST(DiskCache, SeveralDirectoriesShareTheBlocksAndTheSize) {
+  TempDir a, b;
+  CacheOptions o = Opts(a.path(), 40 * kBlock);
+  o.dirs.push_back(b.path());
+  auto c = Open(o);
+  for (int i = 0; i < 30; ++i) c->Put(BlockKey(i), RandomBlock(kBlock, static_cast<uint64_t>(i)));
+  uint64_t in_a = DuBytes(a.path()), in_b = DuBytes(b.path());
+  EXPECT_GT(in_a, 5 * kBlock);
+  EXPECT_GT(in_b, 5 * kBlock);
+  EXPECT_LE(in_a, 20 * (kBlock + kHeaderSize));
+  EXPECT_LE(in_b, 20 * (kBlock + kHeaderSize));
+  for (int i = 0; i < 30; ++i) {
+    auto got = c->Get(BlockKey(i));
+    if (got) {
+      EXPECT_EQ(*got, RandomBlock(kBlock, static_cast<uint64_t>(i)));
+    }
+  }
+}
+
+TEST(DiskCache, StagingIsDurableAndListed) {
+  TempDir t;
+  auto c = Open(Opts(t.path()));
+  ASSERT_TRUE(c->Stage(BlockKey(1), "one").ok());
+  ASSERT_TRUE(c->Stage(BlockKey(2), "two").ok());
+  EXPECT_EQ(*c->ReadStaged(BlockKey(1)), "one");
+  EXPECT_EQ(c->ReadStaged(BlockKey(3)).error().code(), Code::kNotFound);
+  auto staged = c->ListStaged();
+  ASSERT_EQ(staged.size(), 2u);
+  EXPECT_EQ(staged[0].key, BlockKey(1));
+  EXPECT_EQ(staged[0].size, 3u);
+  EXPECT_FALSE(c->Contains(BlockKey(1)));  // staged is not cached
+  c->Unstage(BlockKey(1), true);           // uploaded: becomes a cached block
+  EXPECT_EQ(*c->Get(BlockKey(1)), "one");
+  c->Unstage(BlockKey(2), false);  // deleted before upload
+  EXPECT_TRUE(c->ListStaged().empty());
+  EXPECT_FALSE(std::filesystem::exists(t.path() + "/rawstaging/" + BlockKey(2)));
+}
+
+TEST(MemCache, SameInterfaceAndBound) {
+  CacheOptions o;
+  o.dirs = {"memory"};
+  o.capacity_bytes = 4 * kBlock;
+  auto c = Open(o);
+  EXPECT_FALSE(c->Get(BlockKey(1)).has_value());
+  for (int i = 0; i < 10; ++i) c->Put(BlockKey(i), RandomBlock(kBlock, static_cast<uint64_t>(i)));
+  EXPECT_EQ(c->blocks(), 4u);
+  EXPECT_LE(c->used_bytes(), 4 * kBlock);
+  EXPECT_EQ(*c->Get(BlockKey(9)), RandomBlock(kBlock, 9));
+  ASSERT_TRUE(c->Evict(BlockKey(9)).ok());
+  EXPECT_FALSE(c->Contains(BlockKey(9)));
+  EXPECT_EQ(c->Stage(BlockKey(1), "x").code(), Code::kNotSupported);
+}
+
+TEST(DiskCache, BadOptions) {
+  CacheOptions o;
+  EXPECT_FALSE(NewDiskCache(o).has_value());  // no directory
+  o.dirs = {"relative/dir"};
+  EXPECT_FALSE(NewDiskCache(o).has_value());
+  o.dirs = {"/tmp"};
+  o.capacity_bytes = 0;
+  EXPECT_FALSE(NewDiskCache(o).has_value());
+  EXPECT_EQ(SplitDirs("/a::/b:"), (std::vector<std::string>{"/a", "/b"}));
+}
+
+}  // namespace
+}  // namespace tessera::cache
