@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/logging.h"
@@ -21,7 +22,9 @@ Vfs::Vfs(std::unique_ptr<meta::Meta> meta, std::unique_ptr<object::ObjectStore> 
       cache_(options.block_cache_bytes),
       reader_(*store_, layout_, &cache_),
       uploads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_uploads))),
-      downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))) {
+      downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))),
+      compactor_(std::make_unique<ThreadPool>(
+          static_cast<size_t>(std::max(1, options.compact_threads)))) {
   meta_->SetSliceFreer([this](uint64_t id, uint32_t size) { FreeSlice(id, size); });
 }
 
@@ -53,6 +56,7 @@ Status Vfs::Shutdown() {
     Status s = CommitLocked(ino, *f);
     if (!s.ok() && first.ok()) first = s;
   }
+  StopCompactions();
   {
     std::lock_guard lock(worker_mu_);
     stopping_ = true;
@@ -242,12 +246,18 @@ Status Vfs::ReleaseDir(uint64_t fh) {
 
 Result<std::string> Vfs::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
   if (name == kInfoXattr) return InfoJson(ino);
+  if (name == kCompactXattr) return FragmentationJson(ino);
   return meta_->GetXattr(ctx, ino, name);
 }
 
 Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::string_view value,
                      int flags) {
   if (name == kInfoXattr) return Err(Code::kPermission, "tessera.info is read-only");
+  if (name == kCompactXattr) {
+    ASSIGN_OR_RETURN(CompactStats stats, CompactFile(ctx, ino));
+    (void)stats;
+    return {};
+  }
   // POSIX ACLs must change the mode bits with them; until they are supported
   // say so, and programs (cp -a, tar) fall back to chmod.
   if (name.rfind("system.posix_acl_", 0) == 0) {
