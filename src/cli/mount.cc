@@ -45,6 +45,7 @@ struct MountFlags {
   int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
   uint64_t max_readahead_mib = 32;
   int heartbeat_s = 12;
+  uint32_t compact_threshold = 20;
   bool debug = false;
 };
 
@@ -87,6 +88,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
   opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
   opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
+  opts.compact_threshold = f.compact_threshold;
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
   std::string name = settings.name;
@@ -245,6 +247,10 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--heartbeat", f->heartbeat_s,
                   "seconds between session heartbeats; a mount silent for 5 heartbeats is "
                   "stale and other mounts release its locks and files")
+      ->capture_default_str();
+  cmd->add_option("--compact-threshold", f->compact_threshold,
+                  "a chunk holding more slice records than this after a write is rewritten as "
+                  "one slice in the background (0: never; `tessera compact` still works)")
       ->capture_default_str();
   cmd->add_option("--io-retries", f->io_retries,
                   "attempts of an object store request that fails for a transient reason "
