@@ -104,8 +104,9 @@ void AddCompactCommand(CLI::App& app) {
       "records than their --compact-threshold. Safe while files are in use: data written "
       "meanwhile is kept. Prints each file it compacted, then a summary; exits 1 if any file "
       "failed.");
-  cmd->add_option("PATH", *paths, "files or directories (walked, symlinks not followed) inside a "
-                                  "tessera mount")
+  cmd->add_option("PATH", *paths,
+                  "files or directories (walked, symlinks not followed) inside a "
+                  "tessera mount")
       ->required();
   cmd->add_flag("-q,--quiet", *quiet, "print only the summary");
   cmd->callback([paths, quiet] {
@@ -113,12 +114,11 @@ void AddCompactCommand(CLI::App& app) {
     run.quiet = *quiet;
     for (const auto& p : *paths) run.Path(p);
     std::string failed = run.failed ? ", " + std::to_string(run.failed) + " failed" : "";
-    std::printf("compacted %llu of %llu file(s): %llu chunk(s), %llu -> %llu slices%s\n",
-                static_cast<unsigned long long>(run.compacted),
-                static_cast<unsigned long long>(run.files),
-                static_cast<unsigned long long>(run.chunks),
-                static_cast<unsigned long long>(run.before),
-                static_cast<unsigned long long>(run.after), failed.c_str());
+    std::printf(
+        "compacted %llu of %llu file(s): %llu chunk(s), %llu -> %llu slices%s\n",
+        static_cast<unsigned long long>(run.compacted), static_cast<unsigned long long>(run.files),
+        static_cast<unsigned long long>(run.chunks), static_cast<unsigned long long>(run.before),
+        static_cast<unsigned long long>(run.after), failed.c_str());
     std::fflush(stdout);
     if (run.failed) std::_Exit(1);
   });

@@ -32,8 +32,8 @@ metrics::Counter& CompactTotal() {
   return c;
 }
 metrics::Counter& CompactSlices() {
-  static auto& c = metrics::GetCounter("tessera_compact_slices_total",
-                                       "slice records removed by compaction");
+  static auto& c =
+      metrics::GetCounter("tessera_compact_slices_total", "slice records removed by compaction");
   return c;
 }
 metrics::Counter& CompactBytes() {
@@ -88,11 +88,9 @@ void Vfs::ScheduleCompaction(Ino ino, uint32_t index) {
       if (s.code() == Code::kBusy || s.code() == Code::kNotFound) {
         // The chunk changed under the pass (the next commit tries again), or
         // the file is gone.
-        TLOG(kDebug) << "compaction of inode " << ino << " chunk " << index << ": "
-                     << s.ToString();
+        TLOG(kDebug) << "compaction of inode " << ino << " chunk " << index << ": " << s.ToString();
       } else if (!s.ok()) {
-        TLOG(kWarn) << "compaction of inode " << ino << " chunk " << index << ": "
-                    << s.ToString();
+        TLOG(kWarn) << "compaction of inode " << ino << " chunk " << index << ": " << s.ToString();
       }
     }
     ReleaseChunk(ino, index);
@@ -104,9 +102,9 @@ Status Vfs::CompactChunk(Ino ino, uint32_t index, size_t min_records, CompactSta
   *progress = false;
   ASSIGN_OR_RETURN(auto records, meta_->ReadChunk(ino, index));
   if (records.size() <= min_records || !chunk::WorthCompacting(records)) return {};
-  std::vector<Slice> old(records.begin(),
-                         records.begin() + static_cast<ptrdiff_t>(
-                                               std::min(records.size(), kMaxCompactRecords)));
+  std::vector<Slice> old(
+      records.begin(),
+      records.begin() + static_cast<ptrdiff_t>(std::min(records.size(), kMaxCompactRecords)));
   ASSIGN_OR_RETURN(uint64_t id, meta_->NewSliceId());
   ASSIGN_OR_RETURN(Slice merged, chunk::WriteCompacted(reader_, *store_, layout_, old, id,
                                                        uploads_.get(), downloads_.get()));
