@@ -51,19 +51,34 @@ uint32_t ChunkCount(const Attr& attr) {
 bool Vfs::ClaimChunk(Ino ino, uint32_t index, bool wait) {
   std::unique_lock lock(compact_mu_);
   auto key = std::make_pair(ino, index);
-  if (!wait && compacting_.contains(key)) return false;
+  if (!wait) {
+    auto it = compacting_.find(key);
+    if (it != compacting_.end()) {
+      it->second = true;  // the holder makes another pass before it lets go
+      return false;
+    }
+  }
   compact_cv_.wait(lock, [&] { return compact_stopping_ || !compacting_.contains(key); });
   if (compact_stopping_) return false;
-  compacting_.insert(key);
+  compacting_.emplace(key, false);
   return true;
 }
 
-void Vfs::ReleaseChunk(Ino ino, uint32_t index) {
+bool Vfs::ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked) {
+  bool again = false;
   {
     std::lock_guard lock(compact_mu_);
-    compacting_.erase({ino, index});
+    auto it = compacting_.find({ino, index});
+    if (it == compacting_.end()) return false;
+    again = it->second;
+    if (keep_if_asked && again && !compact_stopping_) {
+      it->second = false;
+      return true;
+    }
+    compacting_.erase(it);
   }
   compact_cv_.notify_all();
+  return again;
 }
 
 void Vfs::StopCompactions() {
@@ -73,27 +88,38 @@ void Vfs::StopCompactions() {
   compact_cv_.wait(lock, [&] { return compacting_.empty(); });
 }
 
+// The task makes passes while the chunk stays above the threshold, or while
+// commits ask for one (a commit that finds the chunk claimed only leaves
+// word), so a chunk never stays fragmented because its writes arrived while
+// a pass was running. Passes in a row are bounded so that one busy file
+// cannot keep the pool to itself.
 void Vfs::ScheduleCompaction(Ino ino, uint32_t index) {
-  if (!ClaimChunk(ino, index, /*wait=*/false)) return;  // already under way
+  if (!ClaimChunk(ino, index, /*wait=*/false)) return;  // under way: it will look again
   compactor_->Submit([this, ino, index] {
-    bool stopping;
-    {
-      std::lock_guard lock(compact_mu_);
-      stopping = compact_stopping_;
-    }
-    if (!stopping) {
+    constexpr int kMaxPasses = 8;
+    for (int pass = 0;; ++pass) {
+      {
+        std::lock_guard lock(compact_mu_);
+        if (compact_stopping_) break;
+      }
       CompactStats stats;
       bool progress = false;
       Status s = CompactChunk(ino, index, options_.compact_threshold, &stats, &progress);
       if (s.code() == Code::kBusy || s.code() == Code::kNotFound) {
-        // The chunk changed under the pass (the next commit tries again), or
+        // The chunk changed under the pass (the next one looks again), or
         // the file is gone.
         TLOG(kDebug) << "compaction of inode " << ino << " chunk " << index << ": " << s.ToString();
       } else if (!s.ok()) {
         TLOG(kWarn) << "compaction of inode " << ino << " chunk " << index << ": " << s.ToString();
       }
+      if (pass + 1 >= kMaxPasses || s.code() == Code::kNotFound ||
+          (!s.ok() && s.code() != Code::kBusy))
+        break;
+      if (s.ok() && progress) continue;  // writes may have piled up during the pass
+      if (!ReleaseChunk(ino, index, /*keep_if_asked=*/true)) return;
     }
-    ReleaseChunk(ino, index);
+    // Out of passes with a request pending: back of the queue, after other files.
+    if (ReleaseChunk(ino, index, /*keep_if_asked=*/false)) ScheduleCompaction(ino, index);
   });
 }
 
@@ -158,7 +184,8 @@ Result<CompactStats> Vfs::CompactFile(const Context& ctx, Ino ino) {
       if (s.ok() && !progress) break;
       compacted = compacted || progress;
     }
-    ReleaseChunk(ino, index);
+    // A commit that asked for a pass meanwhile gets one in the background.
+    if (ReleaseChunk(ino, index, /*keep_if_asked=*/false)) ScheduleCompaction(ino, index);
     RETURN_IF_ERROR(s);
     if (compacted) ++stats.chunks;
     ASSIGN_OR_RETURN(auto after, meta_->ReadChunk(ino, index));

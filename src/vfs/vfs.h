@@ -39,7 +39,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -198,9 +197,12 @@ class Vfs {
   // kCompactXattr's value: the file's chunks and records.
   Result<std::string> FragmentationJson(Ino ino);
   // Compaction (compact.cc). A chunk is compacted by one task at a time:
-  // ClaimChunk takes it (waiting for the holder when `wait`, else giving up).
+  // ClaimChunk takes it (waiting for the holder when `wait`; else, when held,
+  // asks the holder for one more pass and gives up).
   bool ClaimChunk(Ino ino, uint32_t index, bool wait);
-  void ReleaseChunk(Ino ino, uint32_t index);
+  // Gives the claim up and says whether a pass was asked for meanwhile; with
+  // `keep_if_asked` such a request keeps the claim instead (returns true).
+  bool ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked);
   void ScheduleCompaction(Ino ino, uint32_t index);
   // One pass over chunk `index` (its first records, at most a bounded number)
   // if it has more than `min_records`; adds what it did to `stats`. Caller
@@ -234,7 +236,8 @@ class Vfs {
 
   std::mutex compact_mu_;
   std::condition_variable compact_cv_;
-  std::set<std::pair<Ino, uint32_t>> compacting_;  // claimed chunks; guarded by compact_mu_
+  // Claimed chunks, and whether a commit asked for another pass; guarded by compact_mu_.
+  std::map<std::pair<Ino, uint32_t>, bool> compacting_;
   bool compact_stopping_ = false;                  // guarded by compact_mu_
 
   std::mutex worker_mu_;
