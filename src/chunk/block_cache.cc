@@ -13,7 +13,11 @@
 namespace tessera::chunk {
 
 struct BlockCache::Impl {
-  using Entry = std::pair<std::string, std::shared_ptr<const std::string>>;
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const std::string> block;
+    bool unread = true;  // put (e.g. by readahead) and not asked for since
+  };
 
   Impl(size_t capacity, Buffer* buffer) : capacity(capacity), buffer(buffer) {}
 
@@ -21,15 +25,26 @@ struct BlockCache::Impl {
     return buffer == nullptr ? capacity : std::min(capacity, buffer->ReadCapacity());
   }
 
-  // Drops least recently used entries until the cache holds at most `limit`. Requires mu.
+  // Drops entries until the cache holds at most `limit`, least recently used
+  // first, but blocks fetched ahead and not read yet only when nothing else
+  // is left: a sequential reader touches the block it reads again and again,
+  // which would otherwise make its readahead look older than what it read.
+  // Requires mu.
   void Evict(size_t limit) {
     static auto& evictions = metrics::GetCounter("tessera_blockcache_evictions_total",
                                                  "blocks dropped from the memory block cache");
     while (bytes > limit && !lru.empty()) {
+      auto victim = std::prev(lru.end());
+      for (auto it = lru.rbegin(); it != lru.rend(); ++it) {
+        if (!it->unread) {
+          victim = std::prev(it.base());
+          break;
+        }
+      }
       evictions.Add();
-      bytes -= lru.back().second->size();
-      index.erase(lru.back().first);
-      lru.pop_back();
+      bytes -= victim->block->size();
+      index.erase(victim->key);
+      lru.erase(victim);
     }
   }
 
@@ -65,8 +80,9 @@ std::shared_ptr<const std::string> BlockCache::Get(const std::string& key) {
     return nullptr;
   }
   hits.Add();
+  it->second->unread = false;
   impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
-  return it->second->second;
+  return it->second->block;
 }
 
 bool BlockCache::Contains(const std::string& key) const {
@@ -79,7 +95,7 @@ void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> 
   std::lock_guard lock(impl_->mu);
   auto it = impl_->index.find(key);
   if (it != impl_->index.end()) {
-    impl_->bytes -= it->second->second->size();
+    impl_->bytes -= it->second->block->size();
     impl_->lru.erase(it->second);
     impl_->index.erase(it);
   }
@@ -87,7 +103,7 @@ void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> 
   const size_t capacity = impl_->Capacity();
   if (block->size() > capacity) return;
   impl_->bytes += block->size();
-  impl_->lru.emplace_front(key, std::move(block));
+  impl_->lru.push_front(Impl::Entry{key, std::move(block)});
   impl_->index.emplace(key, impl_->lru.begin());
   impl_->Evict(capacity);
   impl_->Publish();

@@ -16,6 +16,8 @@
 //  - BuildView turns overlapping slice records into non-overlapping segments.
 //  - ChunkReader reads a byte range of a chunk through a BlockCache.
 //  - DeleteSliceBlocks removes the objects of a slice nobody references.
+//  - WriteCompacted rewrites what a chunk's records show as one slice
+//    (compaction; meta swaps the records, see docs/compaction.md).
 #pragma once
 
 #include <atomic>
@@ -205,5 +207,21 @@ class ChunkReader {
 // Deletes every block of slice `id` of `size` bytes. Missing blocks are fine.
 Status DeleteSliceBlocks(object::ObjectStore& store, const Layout& layout, uint64_t id,
                          uint32_t size);
+
+// Whether rewriting `slices` (a chunk's records, or the first of them) as one
+// slice would leave fewer records: at least two.
+bool WorthCompacting(const std::vector<Slice>& slices);
+
+// Reads the bytes that `slices` show and stores them as the blocks of slice
+// `id`, which spans from the first byte a data record shows to the last
+// (holes between become zeros; holes before and after stay holes). Returns
+// the one record that shows the same bytes as all of `slices` — a record with
+// len 0 and id 0, storing nothing, when they show only holes. On failure no
+// block of `id` is left behind. `uploads` and `downloads` (optional) fetch
+// and store blocks in parallel; `reader` must have a cache for `downloads`
+// to help. The caller holds `id` from meta and swaps the records there.
+Result<Slice> WriteCompacted(ChunkReader& reader, object::ObjectStore& store, const Layout& layout,
+                             const std::vector<Slice>& slices, uint64_t id,
+                             ThreadPool* uploads = nullptr, ThreadPool* downloads = nullptr);
 
 }  // namespace tessera::chunk

@@ -136,12 +136,34 @@ TEST(SliceWriterTest, EmptyAndBlockAlignedFinish) {
             (std::vector<std::string>{"vol/chunks/0/0/5_0_4096", "vol/chunks/0/0/5_1_4096"}));
 }
 
+// Readahead puts blocks before they are read; a reader keeps touching the
+// block it reads. The blocks fetched ahead must outlive the ones already read.
+TEST(BlockCacheTest, BlocksNotReadYetOutliveReadOnes) {
+  BlockCache cache(12);
+  auto block = [](char c) { return std::make_shared<const std::string>(4, c); };
+  cache.Put("ahead", block('x'));
+  cache.Put("reading", block('r'));
+  for (int i = 0; i < 3; ++i) ASSERT_NE(cache.Get("reading"), nullptr);
+  cache.Put("ahead2", block('y'));
+  cache.Put("ahead3", block('z'));  // 16 > 12: evicts the read block, not "ahead"
+  EXPECT_NE(cache.Get("ahead"), nullptr);
+  EXPECT_EQ(cache.Get("reading"), nullptr);
+  // When everything is unread, the least recently put goes.
+  BlockCache all(8);
+  all.Put("1", block('1'));
+  all.Put("2", block('2'));
+  all.Put("3", block('3'));
+  EXPECT_EQ(all.Get("1"), nullptr);
+  EXPECT_NE(all.Get("3"), nullptr);
+}
+
 TEST(BlockCacheTest, EvictsLeastRecentlyUsedByBytes) {
   BlockCache cache(10);
   auto block = [](size_t n, char c) { return std::make_shared<const std::string>(n, c); };
   cache.Put("a", block(4, 'a'));
   cache.Put("b", block(4, 'b'));
   EXPECT_EQ(cache.size_bytes(), 8u);
+  ASSERT_NE(cache.Get("b"), nullptr);
   ASSERT_NE(cache.Get("a"), nullptr);  // a is now more recent than b
   cache.Put("c", block(4, 'c'));       // 12 > 10: evicts b
   EXPECT_EQ(cache.Get("b"), nullptr);

@@ -61,9 +61,7 @@ ChunkReader::BlockResult ChunkReader::FetchFromStore(const std::string& key, uin
                                    std::to_string(got->size()) + " bytes, expected " +
                                    std::to_string(want));
   }
-  auto block = std::make_shared<const std::string>(std::move(*got));
-  if (cache_ != nullptr) cache_->Put(key, block);
-  return block;
+  return std::make_shared<const std::string>(std::move(*got));
 }
 
 // Concurrent fetches of one block (a read and the readahead ahead of it, or
@@ -93,7 +91,10 @@ ChunkReader::BlockResult ChunkReader::Complete(const std::string& key, uint32_t 
                                                Pending& pending) {
   if (buffer_ != nullptr) buffer_->StartFetch(want);
   BlockResult result = FetchFromStore(key, want);
+  // No longer in flight before it enters the cache, or the cache would make
+  // room for it twice.
   if (buffer_ != nullptr) buffer_->EndFetch(want);
+  if (result.has_value() && cache_ != nullptr) cache_->Put(key, *result);
   {
     std::lock_guard lock(pending_mu_);
     pending_.erase(key);

@@ -15,6 +15,7 @@ void AddMountCommand(CLI::App& app);
 void AddUmountCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
 void AddInfoCommand(CLI::App& app);
+void AddCompactCommand(CLI::App& app);
 void AddObjbenchCommand(CLI::App& app);
 void AddBenchMetaCommand(CLI::App& app);
 void AddDumpCommand(CLI::App& app);

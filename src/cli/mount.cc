@@ -50,6 +50,7 @@ struct MountFlags {
   int heartbeat_s = 12;
   std::string metrics = "127.0.0.1:9567";
   bool metrics_given = false;  // an address the user chose must be served, not another
+  uint32_t compact_threshold = 20;
   bool debug = false;
   std::string cache_dir;  // "": the default for this user (DefaultCacheDir)
   uint64_t cache_size_mib = 102400;
@@ -165,8 +166,12 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
   opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
   opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
+  opts.compact_threshold = f.compact_threshold;
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
+  // First: a busy port stops the mount before it opens anything more.
+  auto metrics = StartMetrics(f);
+  if (!metrics.has_value()) return fail(metrics.error());
   // The disk cache wraps the whole volume stack: a hit skips the checksum,
   // decryption and decompression (cached files carry their own checksum).
   std::unique_ptr<cache::DiskCache> disk_cache;  // outlives v, which owns the wrapper
@@ -199,8 +204,6 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   session.pid = static_cast<uint32_t>(getpid());
   session.mountpoint = f.mountpoint;
   session.version = "0.1.0";
-  auto metrics = StartMetrics(f);
-  if (!metrics.has_value()) return fail(metrics.error());
   Status started = v.Start(session);
   if (!started.ok()) return fail(started);
   fuse::MountOptions mo;
@@ -373,6 +376,10 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--heartbeat", f->heartbeat_s,
                   "seconds between session heartbeats; a mount silent for 5 heartbeats is "
                   "stale and other mounts release its locks and files")
+      ->capture_default_str();
+  cmd->add_option("--compact-threshold", f->compact_threshold,
+                  "a chunk holding more slice records than this after a write is rewritten as "
+                  "one slice in the background (0: never; `tessera compact` still works)")
       ->capture_default_str();
   cmd->add_option("--io-retries", f->io_retries,
                   "attempts of an object store request that fails for a transient reason "

@@ -76,6 +76,11 @@ class DumpWriter {
         return AddDeleted(key, value);
       case 'K':
         return AddSliceRef(key, value);
+      case 'R':
+        // References a compaction has still to drop (for a moment, or after a
+        // crash until any client's cleanup): a loaded volume keeps them, so
+        // the old blocks stay for gc to find, and no data is lost.
+        return Status::Ok();
       default:
         break;
     }

@@ -11,6 +11,8 @@
 //   A<ino>L                     POSIX record locks of the inode (ops_lock.cc)
 //   D<ino BE64><length BE64>    a deleted file whose chunks wait to be freed
 //   K<slice id BE64><size BE32> slice reference count (only where shared; missing = 1)
+//   R<id BE64>                  slice records replaced by a compaction, each still to
+//                               lose one reference (ops_compact.cc)
 //   SE<session BE64>            session JSON
 //   SS<session BE64><ino BE64>  inode sustained by the session (unlinked while open)
 //   SL<session BE64><ino BE64>  inode on which the session holds a lock
@@ -101,6 +103,13 @@ inline std::string SliceRef(uint64_t id, uint32_t size) {
   return k;
 }
 
+inline constexpr std::string_view kReleasePrefix = "R";
+inline std::string Release(uint64_t id) {
+  std::string k(kReleasePrefix);
+  PutBE64(&k, id);
+  return k;
+}
+
 inline constexpr std::string_view kSessionPrefix = "SE";
 inline std::string Session(uint64_t sid) {
   std::string k(kSessionPrefix);
@@ -164,6 +173,11 @@ struct SliceRefKey {
 inline std::optional<SliceRefKey> ParseSliceRef(std::string_view key) {
   if (key.size() != 13 || key[0] != 'K') return std::nullopt;
   return SliceRefKey{GetBE64(key.data() + 1), GetBE32(key.data() + 9)};
+}
+
+inline std::optional<uint64_t> ParseRelease(std::string_view key) {
+  if (key.size() != 9 || key[0] != 'R') return std::nullopt;
+  return GetBE64(key.data() + 1);
 }
 
 inline std::optional<uint64_t> ParseSession(std::string_view key) {

@@ -63,6 +63,9 @@ TEST(KeysTest, QueueKeysRoundTripAndSort) {
   EXPECT_EQ(r->id, 123456789u);
   EXPECT_EQ(r->size, 4096u);
   EXPECT_LT(keys::SliceRef(255, 9), keys::SliceRef(256, 1));
+  EXPECT_EQ(keys::ParseRelease(keys::Release(1ull << 40)), 1ull << 40);
+  EXPECT_LT(keys::Release(255), keys::Release(256));
+  EXPECT_FALSE(keys::ParseRelease(keys::SliceRef(1, 1)));
   EXPECT_EQ(keys::ParseSession(keys::Session(5)), 5u);
   auto ss = keys::ParseSustained(keys::Sustained(5, 1000));
   ASSERT_TRUE(ss);

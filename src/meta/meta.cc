@@ -197,6 +197,16 @@ class MetaImpl final : public Meta {
       RETURN_IF_ERROR(ReleaseSession(*engine_, env, s.id));
       ++cleaned;
     }
+    // Compactions whose client stopped before dropping every old reference.
+    std::vector<std::string> releases;
+    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
+      releases.clear();
+      ASSIGN_OR_RETURN(auto kvs,
+                       txn.Scan(keys::kReleasePrefix, kv::PrefixEnd(keys::kReleasePrefix)));
+      for (auto& kv : kvs) releases.push_back(kv.first);
+      return Status::Ok();
+    }, {.read_only = true}));
+    for (const std::string& key : releases) RETURN_IF_ERROR(ReleaseQueued(key));
     return cleaned;
   }
 
@@ -408,9 +418,25 @@ class MetaImpl final : public Meta {
     return Read<std::vector<Slice>>([&](kv::Txn& txn) { return DoReadChunk(txn, ino, index); });
   }
 
-  Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) override {
+  Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,
+                    uint32_t* records) override {
     OpEnv env = Env();
-    return Run([&](kv::Txn& txn) { return DoWriteSlice(txn, env, ino, index, slice, mtime); });
+    return Run(
+        [&](kv::Txn& txn) { return DoWriteSlice(txn, env, ino, index, slice, mtime, records); });
+  }
+
+  Status CompactChunk(Ino ino, uint32_t index, const std::vector<Slice>& old,
+                      const Slice& compacted) override {
+    if (old.empty()) return Status(Code::kInvalid, "compaction of no records");
+    // The R key is named by a fresh id: the new slice's, else one of its own.
+    uint64_t release_id = compacted.id;
+    if (release_id == 0) {
+      ASSIGN_OR_RETURN(release_id, NewSliceId());
+    }
+    RETURN_IF_ERROR(Run([&](kv::Txn& txn) {
+      return DoCompactChunk(txn, ino, index, old, compacted, release_id);
+    }));
+    return ReleaseQueued(keys::Release(release_id));
   }
 
   // --- Background work ---
@@ -438,6 +464,16 @@ class MetaImpl final : public Meta {
       }
       ++cleaned;
     }
+    // Compactions whose client stopped before dropping every old reference.
+    std::vector<std::string> releases;
+    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
+      releases.clear();
+      ASSIGN_OR_RETURN(auto kvs,
+                       txn.Scan(keys::kReleasePrefix, kv::PrefixEnd(keys::kReleasePrefix)));
+      for (auto& kv : kvs) releases.push_back(kv.first);
+      return Status::Ok();
+    }, {.read_only = true}));
+    for (const std::string& key : releases) RETURN_IF_ERROR(ReleaseQueued(key));
     return cleaned;
   }
 
@@ -534,6 +570,16 @@ class MetaImpl final : public Meta {
       if (env.IsOpen(ino)) return Status::Ok();
       return DoReleaseInode(txn, env, ino);
     });
+  }
+
+  // Drops the references queued on a compaction's R key, batch by batch.
+  Status ReleaseQueued(const std::string& key) {
+    for (bool done = false; !done;) {
+      std::vector<Slice> freed;
+      RETURN_IF_ERROR(Run([&](kv::Txn& txn) { return DoReleaseSlices(txn, key, &freed, &done); }));
+      Free(freed);
+    }
+    return Status::Ok();
   }
 
   void Free(const std::vector<Slice>& slices) {

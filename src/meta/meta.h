@@ -247,14 +247,35 @@ class Meta {
   virtual Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t index) = 0;
   // Appends a slice record to chunk `index`; extends the length to cover it,
   // sets mtime/ctime to `mtime`, clears suid/sgid as a write by non-root does.
-  virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) = 0;
+  // `records`, when given, is set to how many records the chunk then holds
+  // (what a caller needs to decide on compaction, at no extra cost).
+  virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,
+                            uint32_t* records = nullptr) = 0;
+
+  // --- Compaction (see docs/compaction.md) ---
+  // Swaps, in one transaction, the first old.size() records of chunk `index`
+  // for the one record `compacted` — which must show the same bytes as `old`
+  // (a record with len 0: for no record, when `old` shows only zeros).
+  // Records appended since `old` was read stay after it and keep winning.
+  // If the chunk no longer starts with exactly `old` (a truncate, another
+  // compaction), nothing changes and the result is kBusy: the caller then
+  // deletes the blocks of `compacted`, which nothing references. kNotFound
+  // when the inode is gone.
+  // After the swap every slice of `old` loses one reference — in batches of
+  // their own transactions (engines bound a transaction's size), queued on an
+  // R key in the swap so that a crash leaves them to CleanupDeletedFiles —
+  // and the slices left without any go to the SliceFreer. Slices shared with
+  // other files (K keys) keep their blocks.
+  virtual Status CompactChunk(Ino ino, uint32_t index, const std::vector<Slice>& old,
+                              const Slice& compacted) = 0;
 
   // Makes every committed change survive power loss (see kv::Engine::Sync).
   virtual Status Sync() = 0;
 
   // --- Background work ---
-  // Frees the data of deleted files (the D queue) whose last handle is closed.
-  // Returns how many files were freed.
+  // Frees the data of deleted files (the D queue) whose last handle is closed,
+  // and drops the references still queued by compactions (R keys) that did
+  // not finish. Returns how many files were freed.
   virtual Result<uint64_t> CleanupDeletedFiles() = 0;
 };
 

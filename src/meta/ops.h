@@ -63,8 +63,10 @@ Status DropLink(kv::Txn& txn, const OpEnv& env, Ino ino, Attr& attr, bool* susta
 // Decrements the references of every slice (K keys); appends those that no
 // longer have any reference to `freed`.
 Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<Slice>* freed);
-// Appends one record to chunk `index`.
-Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice);
+// Appends one record to chunk `index`; `records` (when given) is set to how
+// many the chunk then holds.
+Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice,
+                   uint32_t* records = nullptr);
 
 // --- ops_namespace.cc ---
 Result<Entry> DoLookup(kv::Txn& txn, const Context& ctx, Ino parent, std::string_view name);
@@ -115,7 +117,7 @@ Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino 
 Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, int mode,
                    uint64_t offset, uint64_t length);
 Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
-                    Timespec mtime);
+                    Timespec mtime, uint32_t* records);
 Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
 // Frees a batch of the chunks of one queued deleted file — at most
 // kCleanupChunks chunks, and no more chunks once kCleanupSlices slices are
@@ -127,6 +129,19 @@ Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vecto
 // Destroys an inode whose nlink is 0 (after its last Close or at session end)
 // and removes its SS key. No-op when the inode is gone or linked again.
 Status DoReleaseInode(kv::Txn& txn, const OpEnv& env, Ino ino);
+
+// --- ops_compact.cc ---
+// Replaces the first old.size() records of chunk `index` by `compacted` (by
+// nothing when its len is 0) if the chunk still starts with exactly `old`,
+// else kBusy; queues the slices of `old` on R<release_id> to lose one
+// reference each (DoReleaseSlices).
+Status DoCompactChunk(kv::Txn& txn, Ino ino, uint32_t index, const std::vector<Slice>& old,
+                      const Slice& compacted, uint64_t release_id);
+// Drops one reference of at most kCleanupSlices of the slices queued on
+// `release_key`, and the key with the last of them; `done` says whether that
+// was it. Slices left without references go to `freed`.
+Status DoReleaseSlices(kv::Txn& txn, std::string_view release_key, std::vector<Slice>* freed,
+                       bool* done);
 
 // --- ops_lock.cc --- (sid: the session of the lock's owner)
 Status DoFlock(kv::Txn& txn, uint64_t sid, Ino ino, uint64_t owner, int type);

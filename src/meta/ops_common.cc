@@ -116,11 +116,13 @@ Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<S
   return Status::Ok();
 }
 
-Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice) {
+Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice,
+                   uint32_t* records) {
   std::string key = keys::Chunk(ino, index);
   ASSIGN_OR_RETURN(auto v, txn.Get(key));
   std::string value = v ? std::move(*v) : std::string();
   AppendSliceRecord(&value, slice);
+  if (records) *records = static_cast<uint32_t>(value.size() / kSliceRecordSize);
   return txn.Set(key, value);
 }
 

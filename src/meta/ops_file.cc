@@ -120,14 +120,14 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
 }
 
 Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
-                    Timespec mtime) {
+                    Timespec mtime, uint32_t* records) {
   if (static_cast<uint64_t>(slice.pos) + slice.len > kChunkSize) {
     return Status(Code::kInvalid, "slice record past the end of its chunk");
   }
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
   if (attr.IsDir()) return Status(Code::kIsDir, "write to a directory");
   if (!attr.IsFile()) return Status(Code::kInvalid, "write to a non-regular file");
-  RETURN_IF_ERROR(AppendSlice(txn, ino, index, slice));
+  RETURN_IF_ERROR(AppendSlice(txn, ino, index, slice, records));
   uint64_t end = static_cast<uint64_t>(index) * kChunkSize + slice.pos + slice.len;
   if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
   attr.mtime = attr.ctime = mtime;

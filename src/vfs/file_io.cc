@@ -61,9 +61,13 @@ Status Vfs::CommitWriterLocked(Ino ino, FileState& f, uint32_t index, chunk::Sli
   if (!slice.has_value()) {
     s = slice.error();
   } else if (slice->len > 0) {
-    s = meta_->WriteSlice(ino, index, *slice, SystemClock().Now());
+    uint32_t records = 0;
+    s = meta_->WriteSlice(ino, index, *slice, SystemClock().Now(), &records);
     auto cached = f.chunks.find(index);
     if (s.ok() && cached != f.chunks.end()) cached->second.push_back(*slice);
+    if (s.ok() && options_.compact_threshold > 0 && records > options_.compact_threshold) {
+      ScheduleCompaction(ino, index);
+    }
   }
   if (s.ok()) return s;
   TLOG(kError) << "inode " << ino << " chunk " << index
@@ -191,6 +195,23 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
       if (window > 0 && done == 0) ReadAheadLocked(h->ino, f, offset + size, window);
     }
     Status s = reader_.Read(slices, in_chunk, n, out + done);
+    if (s.code() == Code::kIO || s.code() == Code::kNotFound) {
+      // The cached records may name slices that a compaction (here or on
+      // another mount) has replaced and freed since: read them again, and
+      // retry once if they changed.
+      std::vector<Slice> fresh;
+      {
+        std::lock_guard lock(f.mu);
+        f.chunks.erase(index);
+        ASSIGN_OR_RETURN(const std::vector<Slice>* cached, ChunkLocked(h->ino, f, index));
+        fresh = *cached;
+      }
+      if (fresh != slices) {
+        TLOG(kDebug) << "inode " << h->ino << " chunk " << index
+                     << " changed under a read; retrying: " << s.ToString();
+        s = reader_.Read(fresh, in_chunk, n, out + done);
+      }
+    }
     if (!s.ok()) {
       TLOG(kError) << "read of inode " << h->ino << " at " << pos << " failed: " << s.ToString();
       return Err(Code::kIO, s.message());

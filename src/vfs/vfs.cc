@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/logging.h"
@@ -23,7 +24,9 @@ Vfs::Vfs(std::unique_ptr<meta::Meta> meta, std::unique_ptr<object::ObjectStore> 
       cache_(options.buffer_bytes, &buffer_),
       reader_(*store_, layout_, &cache_, &buffer_),
       uploads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_uploads))),
-      downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))) {
+      downloads_(std::make_unique<ThreadPool>(static_cast<size_t>(options.max_downloads))),
+      compactor_(std::make_unique<ThreadPool>(
+          static_cast<size_t>(std::max(1, options.compact_threads)))) {
   meta_->SetSliceFreer([this](uint64_t id, uint32_t size) { FreeSlice(id, size); });
   buffer_.SetShrinkHook([this](size_t read_capacity) { cache_.ShrinkTo(read_capacity); });
 }
@@ -56,6 +59,7 @@ Status Vfs::Shutdown() {
     Status s = CommitLocked(ino, *f);
     if (!s.ok() && first.ok()) first = s;
   }
+  StopCompactions();
   {
     std::lock_guard lock(worker_mu_);
     stopping_ = true;
@@ -272,6 +276,7 @@ void Vfs::ForgetCapability(Ino ino) {
 
 Result<std::string> Vfs::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
   if (name == kInfoXattr) return InfoJson(ino);
+  if (name == kCompactXattr) return FragmentationJson(ino);
   if (name == kStatsXattr && ino == meta::kRootIno) return metrics::PrometheusText();
   const bool capability = name == kCapabilityXattr;
   if (capability && NoCapabilityCached(ino)) return Err(Code::kNoData, "no such attribute");
@@ -286,6 +291,11 @@ Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::
                      int flags) {
   if (name == kInfoXattr || (name == kStatsXattr && ino == meta::kRootIno)) {
     return Err(Code::kPermission, name + " is read-only");
+  }
+  if (name == kCompactXattr) {
+    ASSIGN_OR_RETURN(CompactStats stats, CompactFile(ctx, ino));
+    (void)stats;
+    return {};
   }
   // POSIX ACLs must change the mode bits with them; until they are supported
   // say so, and programs (cp -a, tar) fall back to chmod.

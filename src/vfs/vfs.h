@@ -20,9 +20,16 @@
 // max_readahead_blocks) whose blocks are fetched in the background.
 // Full blocks upload in the background too (max_uploads at once).
 //
+// Compaction (compact.cc, docs/compaction.md): a commit that leaves a chunk
+// with more than compact_threshold records schedules, on a small pool, a
+// rewrite of that chunk as one slice; meta swaps the records only if the
+// chunk still starts with the ones that were read. A read whose cached records
+// name blocks that are gone (freed by a compaction here or on another mount)
+// reads the records again and retries once.
+//
 // Thread-safety: a Vfs is safe for concurrent use. Lock order: handles_mu_,
-// then files_mu_, then a FileState's mu; no lock is held across a meta
-// transaction of another inode.
+// then files_mu_, then a FileState's mu, then compact_mu_; no lock is held
+// across a meta transaction of another inode.
 #pragma once
 
 #include <chrono>
@@ -66,6 +73,19 @@ struct Options {
   int heartbeat_interval_s = 12;
   // A session that missed this many heartbeats is stale: live clients clean it up.
   int stale_session_heartbeats = 5;
+  // A commit that leaves a chunk with more records than this schedules its
+  // compaction in the background (0: never; `tessera compact` still works).
+  uint32_t compact_threshold = 20;
+  int compact_threads = 1;  // chunks compacted in the background at once
+};
+
+// What compacting a file did: chunks rewritten, and the records of the
+// file's chunks before and after.
+struct CompactStats {
+  uint64_t chunks = 0;
+  uint64_t slices_before = 0;
+  uint64_t slices_after = 0;
+  uint64_t bytes = 0;  // written as new slices
 };
 
 // The name of the virtual xattr that reports an inode's chunks, slices and objects as JSON.
@@ -73,6 +93,10 @@ inline constexpr const char* kInfoXattr = "tessera.info";
 // The virtual xattr of the root directory that holds the process's metrics in
 // Prometheus text format: `tessera stats` and `tessera bench` read it.
 inline constexpr const char* kStatsXattr = "tessera.stats";
+// The virtual xattr of compaction. Reading it gives a file's chunk and slice
+// record counts as JSON ({"chunks": N, "slices": M}); setting it (any value)
+// compacts every chunk of the file before returning. `tessera compact` uses it.
+inline constexpr const char* kCompactXattr = "tessera.compact";
 
 class Vfs {
  public:
@@ -146,7 +170,12 @@ class Vfs {
   // holds on the file; the last close of an open file drops its flock.
   Status ReleaseLocks(uint64_t fh, uint64_t owner, bool posix, bool flock);
 
-  // --- Extended attributes (plus the virtual kInfoXattr) ---
+  // Rewrites every chunk of file `ino` that has more than one record as one
+  // slice, now; waits for a background compaction of the same chunk first.
+  // Needs write permission (the kernel asks it for setting kCompactXattr).
+  Result<CompactStats> CompactFile(const Context& ctx, Ino ino);
+
+  // --- Extended attributes (plus the virtual kInfoXattr and kCompactXattr) ---
   Result<std::string> GetXattr(const Context& ctx, Ino ino, const std::string& name);
   Status SetXattr(const Context& ctx, Ino ino, const std::string& name, std::string_view value,
                   int flags);
@@ -174,6 +203,23 @@ class Vfs {
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
   Readahead NewReadahead() const;
   Result<std::string> InfoJson(Ino ino);
+  // kCompactXattr's value: the file's chunks and records.
+  Result<std::string> FragmentationJson(Ino ino);
+  // Compaction (compact.cc). A chunk is compacted by one task at a time:
+  // ClaimChunk takes it (waiting for the holder when `wait`; else, when held,
+  // asks the holder for one more pass and gives up).
+  bool ClaimChunk(Ino ino, uint32_t index, bool wait);
+  // Gives the claim up and says whether a pass was asked for meanwhile; with
+  // `keep_if_asked` such a request keeps the claim instead (returns true).
+  bool ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked);
+  void ScheduleCompaction(Ino ino, uint32_t index);
+  // One pass over chunk `index` (its first records, at most a bounded number)
+  // if it has more than `min_records`; adds what it did to `stats`. Caller
+  // holds the chunk's claim; kBusy when the chunk changed meanwhile.
+  Status CompactChunk(Ino ino, uint32_t index, size_t min_records, CompactStats* stats,
+                      bool* progress);
+  // Lets running compactions end and queued ones be skipped (Shutdown).
+  void StopCompactions();
   void FreeSlice(uint64_t id, uint32_t size);
   void Kick();
   void Worker();
@@ -198,6 +244,12 @@ class Vfs {
   std::mutex files_mu_;
   std::unordered_map<Ino, std::shared_ptr<FileState>> files_;
 
+  std::mutex compact_mu_;
+  std::condition_variable compact_cv_;
+  // Claimed chunks, and whether a commit asked for another pass; guarded by compact_mu_.
+  std::map<std::pair<Ino, uint32_t>, bool> compacting_;
+  bool compact_stopping_ = false;                  // guarded by compact_mu_
+
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;
   bool stopping_ = false;
@@ -212,6 +264,9 @@ class Vfs {
   void ForgetCapability(Ino ino);
   std::mutex capability_mu_;
   std::unordered_map<Ino, std::chrono::steady_clock::time_point> no_capability_;
+
+  // The last member, so it drains first: its tasks use everything above.
+  std::unique_ptr<ThreadPool> compactor_;
 };
 
 }  // namespace tessera::vfs

@@ -8,6 +8,7 @@ TESSERA=${TESSERA:-$ROOT/build/tessera}
 FSX=${FSX:-$ROOT/build/tests/fsx}
 METAOPS=${METAOPS:-$ROOT/build/tests/metaops}
 LOCKRANGE=${LOCKRANGE:-$ROOT/build/tests/lockrange}
+SCRIBBLE=${SCRIBBLE:-$ROOT/build/tests/scribble}
 WORK=$(mktemp -d /tmp/tessera-e2e.XXXXXX)
 chmod 755 "$WORK"  # other users reach the mount in allow_other tests
 META="sqlite3://$WORK/meta.db"

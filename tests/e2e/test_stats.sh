@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 PORT=$((20000 + $$ % 10000))
 format_volume
-mount_volume --metrics "127.0.0.1:$PORT" --buffer-size 64
+mount_volume --metrics "127.0.0.1:$PORT" --buffer-size 64 --cache-size 0
 
 scrape() { curl -sf "http://127.0.0.1:$PORT/metrics"; }
 metric() { scrape | awk -v n="$1" '$1 == n {print $2}'; }
@@ -16,7 +16,8 @@ scrape | grep -q '^# TYPE tessera_fuse_ops_seconds summary' ||
   fail "the endpoint does not answer in Prometheus text: $(scrape | head -3)"
 mkdir -p "$WORK/mnt2"
 expect_error "a second mount may not take a port that is busy" "$PORT|in use" \
-  "$TESSERA" mount "$META" "$WORK/mnt2" --metrics "127.0.0.1:$PORT"
+  "$TESSERA" mount "$META" "$WORK/mnt2" --metrics "127.0.0.1:$PORT" --background \
+    --log "$WORK/mount2.log" --cache-dir "$WORK/cache2"
 
 # Write 1 GiB; the counters see every byte written and stored.
 MIB=1024
@@ -38,7 +39,7 @@ getfattr -n tessera.stats --only-values "$MNT" | grep -q '^tessera_meta_txn_seco
   fail "the tessera.stats xattr of the root lacks the metadata counters"
 
 # A cold sequential read (remount: no cached blocks, and page cache dropped).
-remount_volume --metrics "127.0.0.1:$PORT" --buffer-size 64
+remount_volume --metrics "127.0.0.1:$PORT" --buffer-size 64 --cache-size 0
 g0=$(metric tessera_object_get_seconds_count)
 r0=$(metric tessera_fuse_read_seconds_count)
 b0=$(metric tessera_object_get_bytes_total)
@@ -48,12 +49,13 @@ gets=$(( $(metric tessera_object_get_seconds_count) - g0 ))
 reads=$(( $(metric tessera_fuse_read_seconds_count) - r0 ))
 got=$(( $(metric tessera_object_get_bytes_total) - b0 ))
 echo "sequential 1 GiB: $reads FUSE reads, $gets object GETs, $((got >> 20)) MiB fetched"
+[ "$gets" -ge $((MIB / 4)) ] || fail "only $gets GETs for $((MIB / 4)) blocks: not read from the store"
 [ $((gets * 10)) -le "$reads" ] || fail "readahead: $gets GETs for $reads reads (want 10x fewer)"
 [ "$gets" -le $((MIB / 4 + 16)) ] || fail "$gets GETs for $((MIB / 4)) blocks: blocks fetched twice"
 [ "$got" -le $(((MIB + 64) << 20)) ] || fail "fetched $got bytes to read 1 GiB"
 
 # Random 4 KiB reads: each may fetch its block, nothing more (no readahead).
-remount_volume --metrics "127.0.0.1:$PORT" --buffer-size 64
+remount_volume --metrics "127.0.0.1:$PORT" --buffer-size 64 --cache-size 0
 g0=$(metric tessera_object_get_seconds_count)
 python3 - "$MNT/big" <<'PY'
 import os, random, sys

@@ -1,0 +1,214 @@
+// Vfs compaction: rewriting a fragmented chunk as one slice, in the
+// background after commits and on demand (the kCompactXattr).
+//
+// A pass reads the chunk's records from meta, writes what they show as a new
+// slice (chunk::WriteCompacted: its blocks are stored before anything points
+// at them), and asks meta to swap the records it read for the new one. The
+// swap refuses (kBusy) if the chunk no longer starts with those records, and
+// the new blocks are deleted; writes committed meanwhile only append records,
+// so they neither stop the swap nor lose to it. The replaced slices lose a
+// reference each and meta hands the unreferenced ones to FreeSlice. Readers
+// holding the old records (here, or on another mount until it re-reads them)
+// find their blocks gone at worst, and Read re-reads the records and retries.
+//
+// One task per chunk at a time (ClaimChunk); background passes run on the
+// compactor_ pool and never block a writer: the commit only queues the chunk.
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "vfs/vfs.h"
+#include "vfs/vfs_internal.h"
+
+namespace tessera::vfs {
+namespace {
+
+// Records merged in one swap: bounds the rewrite and the release queue of a
+// pass; a chunk with more is done in several passes.
+constexpr size_t kMaxCompactRecords = 1000;
+
+metrics::Counter& CompactTotal() {
+  static auto& c = metrics::GetCounter("tessera_compact_total", "chunks compacted");
+  return c;
+}
+metrics::Counter& CompactSlices() {
+  static auto& c =
+      metrics::GetCounter("tessera_compact_slices_total", "slice records removed by compaction");
+  return c;
+}
+metrics::Counter& CompactBytes() {
+  static auto& c =
+      metrics::GetCounter("tessera_compact_bytes_total", "bytes written by compaction");
+  return c;
+}
+
+uint32_t ChunkCount(const Attr& attr) {
+  return static_cast<uint32_t>((attr.length + kChunkSize - 1) / kChunkSize);
+}
+
+}  // namespace
+
+bool Vfs::ClaimChunk(Ino ino, uint32_t index, bool wait) {
+  std::unique_lock lock(compact_mu_);
+  auto key = std::make_pair(ino, index);
+  if (!wait) {
+    auto it = compacting_.find(key);
+    if (it != compacting_.end()) {
+      it->second = true;  // the holder makes another pass before it lets go
+      return false;
+    }
+  }
+  compact_cv_.wait(lock, [&] { return compact_stopping_ || !compacting_.contains(key); });
+  if (compact_stopping_) return false;
+  compacting_.emplace(key, false);
+  return true;
+}
+
+bool Vfs::ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked) {
+  bool again = false;
+  {
+    std::lock_guard lock(compact_mu_);
+    auto it = compacting_.find({ino, index});
+    if (it == compacting_.end()) return false;
+    again = it->second;
+    if (keep_if_asked && again && !compact_stopping_) {
+      it->second = false;
+      return true;
+    }
+    compacting_.erase(it);
+  }
+  compact_cv_.notify_all();
+  return again;
+}
+
+void Vfs::StopCompactions() {
+  std::unique_lock lock(compact_mu_);
+  compact_stopping_ = true;
+  compact_cv_.notify_all();
+  compact_cv_.wait(lock, [&] { return compacting_.empty(); });
+}
+
+// The task makes passes while the chunk stays above the threshold, or while
+// commits ask for one (a commit that finds the chunk claimed only leaves
+// word), so a chunk never stays fragmented because its writes arrived while
+// a pass was running. Passes in a row are bounded so that one busy file
+// cannot keep the pool to itself.
+void Vfs::ScheduleCompaction(Ino ino, uint32_t index) {
+  if (!ClaimChunk(ino, index, /*wait=*/false)) return;  // under way: it will look again
+  compactor_->Submit([this, ino, index] {
+    constexpr int kMaxPasses = 8;
+    for (int pass = 0;; ++pass) {
+      {
+        std::lock_guard lock(compact_mu_);
+        if (compact_stopping_) break;
+      }
+      CompactStats stats;
+      bool progress = false;
+      Status s = CompactChunk(ino, index, options_.compact_threshold, &stats, &progress);
+      if (s.code() == Code::kBusy || s.code() == Code::kNotFound) {
+        // The chunk changed under the pass (the next one looks again), or
+        // the file is gone.
+        TLOG(kDebug) << "compaction of inode " << ino << " chunk " << index << ": " << s.ToString();
+      } else if (!s.ok()) {
+        TLOG(kWarn) << "compaction of inode " << ino << " chunk " << index << ": " << s.ToString();
+      }
+      if (pass + 1 >= kMaxPasses || s.code() == Code::kNotFound ||
+          (!s.ok() && s.code() != Code::kBusy))
+        break;
+      if (s.ok() && progress) continue;  // writes may have piled up during the pass
+      if (!ReleaseChunk(ino, index, /*keep_if_asked=*/true)) return;
+    }
+    // Out of passes with a request pending: back of the queue, after other files.
+    if (ReleaseChunk(ino, index, /*keep_if_asked=*/false)) ScheduleCompaction(ino, index);
+  });
+}
+
+Status Vfs::CompactChunk(Ino ino, uint32_t index, size_t min_records, CompactStats* stats,
+                         bool* progress) {
+  *progress = false;
+  ASSIGN_OR_RETURN(auto records, meta_->ReadChunk(ino, index));
+  if (records.size() <= min_records || !chunk::WorthCompacting(records)) return {};
+  std::vector<Slice> old(
+      records.begin(),
+      records.begin() + static_cast<ptrdiff_t>(std::min(records.size(), kMaxCompactRecords)));
+  ASSIGN_OR_RETURN(uint64_t id, meta_->NewSliceId());
+  ASSIGN_OR_RETURN(Slice merged, chunk::WriteCompacted(reader_, *store_, layout_, old, id,
+                                                       uploads_.get(), downloads_.get()));
+  Status swapped = meta_->CompactChunk(ino, index, old, merged);
+  if (!swapped.ok()) {
+    if (merged.id != 0) (void)chunk::DeleteSliceBlocks(*store_, layout_, merged.id, merged.size);
+    return swapped;
+  }
+  // Readers here see the new record from now on; a read that copied the old
+  // list a moment ago retries if it finds the blocks gone.
+  if (auto f = FindFile(ino)) {
+    std::lock_guard lock(f->mu);
+    f->chunks.erase(index);
+  }
+  const uint64_t removed = old.size() - (merged.len > 0 ? 1 : 0);
+  CompactTotal().Add();
+  CompactSlices().Add(removed);
+  CompactBytes().Add(merged.len);
+  stats->bytes += merged.len;
+  *progress = true;
+  TLOG(kDebug) << "compacted inode " << ino << " chunk " << index << ": " << old.size()
+               << " records into slice " << merged.id << " (" << merged.len << " bytes)";
+  return {};
+}
+
+Result<CompactStats> Vfs::CompactFile(const Context& ctx, Ino ino) {
+  ASSIGN_OR_RETURN(Attr attr, meta_->GetAttr(ino));
+  if (attr.IsDir()) return Err(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
+  if (!attr.IsFile()) return Err(Code::kInvalid, "only regular files are compacted");
+  RETURN_IF_ERROR(meta_->Access(ctx, ino, W_OK));
+  if (auto f = FindFile(ino)) {
+    std::lock_guard lock(f->mu);
+    RETURN_IF_ERROR(CommitLocked(ino, *f));
+    attr.length = std::max(attr.length, f->length);
+  }
+  CompactStats stats;
+  for (uint32_t index = 0; index < ChunkCount(attr); ++index) {
+    ASSIGN_OR_RETURN(auto before, meta_->ReadChunk(ino, index));
+    if (before.empty()) continue;
+    stats.slices_before += before.size();
+    if (!ClaimChunk(ino, index, /*wait=*/true)) return Err(Code::kInterrupted, "unmounting");
+    Status s;
+    bool compacted = false;
+    // A pass merges a bounded number of records; a change under a pass (a
+    // concurrent truncate, say) is worth a few more tries.
+    for (int busy = 0, pass = 0; pass < 100 && (s.ok() || (s.code() == Code::kBusy && busy < 3));
+         ++pass) {
+      bool progress = false;
+      s = CompactChunk(ino, index, 1, &stats, &progress);
+      if (s.code() == Code::kBusy) ++busy;
+      if (s.ok() && !progress) break;
+      compacted = compacted || progress;
+    }
+    // A commit that asked for a pass meanwhile gets one in the background.
+    if (ReleaseChunk(ino, index, /*keep_if_asked=*/false)) ScheduleCompaction(ino, index);
+    RETURN_IF_ERROR(s);
+    if (compacted) ++stats.chunks;
+    ASSIGN_OR_RETURN(auto after, meta_->ReadChunk(ino, index));
+    stats.slices_after += after.size();
+  }
+  return stats;
+}
+
+Result<std::string> Vfs::FragmentationJson(Ino ino) {
+  if (auto f = FindFile(ino)) {
+    std::lock_guard lock(f->mu);
+    RETURN_IF_ERROR(CommitLocked(ino, *f));
+  }
+  ASSIGN_OR_RETURN(Attr attr, meta_->GetAttr(ino));
+  uint64_t chunks = 0, slices = 0;
+  if (attr.IsFile()) {
+    for (uint32_t index = 0; index < ChunkCount(attr); ++index) {
+      ASSIGN_OR_RETURN(auto records, meta_->ReadChunk(ino, index));
+      chunks += !records.empty();
+      slices += records.size();
+    }
+  }
+  return nlohmann::json{{"chunks", chunks}, {"slices", slices}}.dump();
+}
+
+}  // namespace tessera::vfs

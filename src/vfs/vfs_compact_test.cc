@@ -1,0 +1,244 @@
+// Compaction through the vfs: in the background after many small commits, on
+// demand through the kCompactXattr, and the read retry of a mount whose
+// cached records name slices that another mount's compaction freed.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "common/metrics.h"
+#include "kv/engine.h"
+#include "vfs/vfs.h"
+
+namespace tessera::vfs {
+namespace {
+
+// One engine and one bucket seen by several mounts.
+class SharedEngine final : public kv::Engine {
+ public:
+  explicit SharedEngine(std::shared_ptr<kv::Engine> inner) : inner_(std::move(inner)) {}
+  std::string Name() const override { return inner_->Name(); }
+  Result<std::unique_ptr<kv::Txn>> Begin(bool read_only) override {
+    return inner_->Begin(read_only);
+  }
+  Status Commit(std::unique_ptr<kv::Txn> txn) override { return inner_->Commit(std::move(txn)); }
+  void Abort(std::unique_ptr<kv::Txn> txn) override { inner_->Abort(std::move(txn)); }
+  Status Reset() override { return inner_->Reset(); }
+
+ private:
+  std::shared_ptr<kv::Engine> inner_;
+};
+
+class SharedStore final : public object::ObjectStore {
+ public:
+  explicit SharedStore(std::shared_ptr<object::ObjectStore> inner) : inner_(std::move(inner)) {}
+  std::string Describe() const override { return inner_->Describe(); }
+  Status Create() override { return inner_->Create(); }
+  Status Put(std::string_view key, std::string_view data) override {
+    return inner_->Put(key, data);
+  }
+  Result<std::string> Get(std::string_view key, uint64_t offset, int64_t length) override {
+    return inner_->Get(key, offset, length);
+  }
+  Result<object::ObjectInfo> Head(std::string_view key) override { return inner_->Head(key); }
+  Status Delete(std::string_view key) override { return inner_->Delete(key); }
+  Result<object::ListPage> List(std::string_view prefix, std::string_view start_after,
+                                size_t limit) override {
+    return inner_->List(prefix, start_after, limit);
+  }
+
+ private:
+  std::shared_ptr<object::ObjectStore> inner_;
+};
+
+class VfsCompactTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    settings_.name = "vol";
+    settings_.block_size = 64 << 10;
+    auto m = meta::NewMeta(std::make_unique<SharedEngine>(engine_));
+    ASSERT_TRUE(m->Format(settings_, false).ok());
+  }
+  void TearDown() override {
+    for (auto& v : mounts_) EXPECT_TRUE(v->Shutdown().ok());
+  }
+
+  Vfs& Mount(Options o) {
+    o.cleanup_interval_ms = 20;
+    auto v = std::make_unique<Vfs>(meta::NewMeta(std::make_unique<SharedEngine>(engine_)),
+                                   std::make_unique<SharedStore>(store_), settings_, o);
+    EXPECT_TRUE(v->Start(meta::SessionInfo{}).ok());
+    mounts_.push_back(std::move(v));
+    return *mounts_.back();
+  }
+
+  // Writes `data` at `off` of `name` through its own open and close: one
+  // slice each; and the same to the model.
+  void WriteOnce(Vfs& v, Ino ino, uint64_t off, const std::string& data) {
+    auto fh = v.Open(ctx_, ino, O_RDWR);
+    ASSERT_TRUE(fh.has_value()) << fh.error().ToString();
+    ASSERT_TRUE(v.Write(*fh, off, data).has_value());
+    ASSERT_TRUE(v.Release(*fh).ok());
+    if (model_.size() < off + data.size()) model_.resize(off + data.size(), '\0');
+    model_.replace(off, data.size(), data);
+  }
+  std::string ReadAll(Vfs& v, uint64_t fh) {
+    std::string out(model_.size() + 100, '\0');
+    auto n = v.Read(fh, 0, out.size(), out.data());
+    EXPECT_TRUE(n.has_value()) << n.error().ToString();
+    out.resize(n.value_or(0));
+    return out;
+  }
+  uint64_t Slices(Vfs& v, Ino ino) {
+    auto j = v.GetXattr(ctx_, ino, kCompactXattr);
+    EXPECT_TRUE(j.has_value());
+    return nlohmann::json::parse(j.value_or("{}")).value("slices", uint64_t{0});
+  }
+  size_t Objects() {
+    auto all = object::ListAll(*store_, "vol/");
+    return all.has_value() ? all->size() : 0;
+  }
+  // Small overlapping writes, each its own slice.
+  void Scribble(Vfs& v, Ino ino, int writes, int seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < writes; ++i) {
+      std::string data(1 + rng() % 3000, static_cast<char>('a' + rng() % 26));
+      WriteOnce(v, ino, rng() % 200000, data);
+    }
+  }
+  template <typename F>
+  bool WaitFor(F&& done) {
+    for (int i = 0; i < 500; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  }
+
+  meta::Context ctx_;
+  meta::Settings settings_;
+  std::shared_ptr<kv::Engine> engine_ = kv::NewMemEngine();
+  std::shared_ptr<object::ObjectStore> store_ = object::NewMemStore();
+  std::vector<std::unique_ptr<Vfs>> mounts_;
+  std::string model_;
+};
+
+TEST_F(VfsCompactTest, ManySmallWritesAreCompactedInTheBackground) {
+  auto before = metrics::Snapshot();
+  Vfs& v = Mount(Options{});  // threshold 20
+  auto created = v.Create(ctx_, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  ASSERT_TRUE(v.Release(created->second).ok());
+  Scribble(v, ino, 200, 1);
+  EXPECT_TRUE(WaitFor([&] { return Slices(v, ino) <= 21; })) << Slices(v, ino) << " records";
+  auto fh = v.Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(fh.has_value());
+  EXPECT_EQ(ReadAll(v, *fh), model_);
+  ASSERT_TRUE(v.Release(*fh).ok());
+  auto after = metrics::Snapshot();
+  EXPECT_GE(after["tessera_compact_total"] - before["tessera_compact_total"], 5);
+  EXPECT_GE(after["tessera_compact_slices_total"] - before["tessera_compact_slices_total"], 100);
+  EXPECT_GT(after["tessera_compact_bytes_total"], before["tessera_compact_bytes_total"]);
+  // Each block of a replaced slice is gone once its references are dropped:
+  // what is left is about one compacted slice plus the latest small ones.
+  EXPECT_TRUE(WaitFor([&] { return Objects() <= 21 * 4; })) << Objects() << " objects";
+}
+
+TEST_F(VfsCompactTest, CompactXattrLeavesOneSliceAndTheSameBytes) {
+  Options o;
+  o.compact_threshold = 0;  // only on demand
+  Vfs& v = Mount(o);
+  auto created = v.Create(ctx_, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  ASSERT_TRUE(v.Release(created->second).ok());
+  Scribble(v, ino, 300, 2);
+  // And a second chunk, starting with a hole.
+  WriteOnce(v, ino, kChunkSize + 5000, std::string(70000, 'z'));
+  WriteOnce(v, ino, kChunkSize + 6000, std::string(10, 'y'));
+  EXPECT_EQ(Slices(v, ino), 302u);
+  size_t objects_before = Objects();
+  auto stats = v.CompactFile(ctx_, ino);
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  EXPECT_EQ(stats->chunks, 2u);
+  EXPECT_EQ(stats->slices_before, 302u);
+  EXPECT_EQ(stats->slices_after, 2u);
+  EXPECT_EQ(Slices(v, ino), 2u);
+  auto fh = v.Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(fh.has_value());
+  EXPECT_EQ(ReadAll(v, *fh), model_);
+  ASSERT_TRUE(v.Release(*fh).ok());
+  // 200 KB and 71 KB of 64 KiB blocks.
+  EXPECT_EQ(Objects(), 4u + 2u) << "was " << objects_before;
+  // Nothing more to do; the setxattr form does the same.
+  ASSERT_TRUE(v.SetXattr(ctx_, ino, kCompactXattr, "", 0).ok());
+  EXPECT_EQ(Slices(v, ino), 2u);
+  // Not for directories, nor without write permission.
+  EXPECT_EQ(v.SetXattr(ctx_, meta::kRootIno, kCompactXattr, "", 0).code(), Code::kIsDir);
+  meta::Context user;
+  user.uid = 1000;
+  user.gid = 1000;
+  EXPECT_EQ(v.CompactFile(user, ino).error().code(), Code::kAccess);
+}
+
+TEST_F(VfsCompactTest, ReadRetriesWhenAnotherMountFreedItsCachedSlices) {
+  Options o;
+  o.compact_threshold = 0;
+  o.buffer_bytes = 0;  // no block cache: every read goes to the store
+  o.max_readahead_blocks = 0;
+  Vfs& a = Mount(o);
+  Vfs& b = Mount(o);
+  auto created = a.Create(ctx_, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  ASSERT_TRUE(a.Release(created->second).ok());
+  Scribble(a, ino, 50, 3);
+  auto fh = a.Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(fh.has_value());
+  EXPECT_EQ(ReadAll(a, *fh), model_);  // mount a now caches the 50 records
+  auto stats = b.CompactFile(ctx_, ino);
+  ASSERT_TRUE(stats.has_value()) << stats.error().ToString();
+  EXPECT_EQ(stats->slices_after, 1u);
+  ASSERT_TRUE(WaitFor([&] { return Objects() <= 4; })) << "the old blocks are freed";
+  EXPECT_EQ(ReadAll(a, *fh), model_);  // the stale list failed, the fresh one served
+  ASSERT_TRUE(a.Release(*fh).ok());
+}
+
+TEST_F(VfsCompactTest, WritesDuringCompactionSurvive) {
+  Options o;
+  o.compact_threshold = 5;
+  o.compact_threads = 2;
+  Vfs& v = Mount(o);
+  auto created = v.Create(ctx_, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  uint64_t fh = created->second;
+  // One handle writing and flushing slice after slice while compactions run.
+  std::mt19937 rng(4);
+  for (int i = 0; i < 300; ++i) {
+    std::string data(1 + rng() % 2000, static_cast<char>('A' + rng() % 26));
+    uint64_t off = rng() % 100000;
+    ASSERT_TRUE(v.Write(fh, off, data).has_value());
+    if (model_.size() < off + data.size()) model_.resize(off + data.size(), '\0');
+    model_.replace(off, data.size(), data);
+    ASSERT_TRUE(v.Flush(fh).ok());
+    if (i % 50 == 0) {
+      EXPECT_EQ(ReadAll(v, fh), model_) << "after write " << i;
+    }
+  }
+  EXPECT_EQ(ReadAll(v, fh), model_);
+  ASSERT_TRUE(v.Release(fh).ok());
+  ASSERT_TRUE(v.CompactFile(ctx_, ino).has_value());
+  EXPECT_EQ(Slices(v, ino), 1u);
+  auto again = v.Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ReadAll(v, *again), model_);
+  ASSERT_TRUE(v.Release(*again).ok());
+}
+
+}  // namespace
+}  // namespace tessera::vfs
