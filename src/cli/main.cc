@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   tessera::cli::AddUmountCommand(app);
   tessera::cli::AddStatusCommand(app);
   tessera::cli::AddInfoCommand(app);
+  tessera::cli::AddBenchCommand(app);
   tessera::cli::AddObjbenchCommand(app);
   tessera::cli::AddBenchMetaCommand(app);
   tessera::cli::AddDumpCommand(app);
