@@ -8,12 +8,25 @@ namespace {
 
 using Opt = std::optional<double>;
 
-// after - before of one series; empty when either sample lacks it or the
+// The value of metric `name` summed over its labelled series (name{op="read"}
+// and the like); empty when the sample has none.
+Opt Total(const MetricSample& sample, const std::string& name) {
+  Opt total;
+  for (auto it = sample.lower_bound(name); it != sample.end(); ++it) {
+    const std::string& key = it->first;
+    if (key.compare(0, name.size(), name) != 0) break;
+    if (key.size() != name.size() && key[name.size()] != '{') continue;
+    total = total.value_or(0) + it->second;
+  }
+  return total;
+}
+
+// after - before of one metric; empty when either sample lacks it or the
 // counter went backwards (the mount restarted in between).
 Opt Delta(const MetricSample& before, const MetricSample& after, const std::string& name) {
-  auto a = after.find(name), b = before.find(name);
-  if (a == after.end() || b == before.end() || a->second < b->second) return std::nullopt;
-  return a->second - b->second;
+  Opt a = Total(after, name), b = Total(before, name);
+  if (!a || !b || *a < *b) return std::nullopt;
+  return *a - *b;
 }
 
 Opt Mean(Opt count, Opt sum, double scale) {
@@ -61,9 +74,7 @@ MountCost CostBetween(const MetricSample& before, const MetricSample& after) {
   c.disk_hit_ratio =
       Ratio(delta("tessera_diskcache_hits_total"), delta("tessera_diskcache_misses_total"));
   c.cpu_seconds = delta("tessera_process_cpu_seconds_total");
-  if (auto rss = after.find("tessera_process_rss_bytes"); rss != after.end()) {
-    c.rss_bytes = rss->second;
-  }
+  c.rss_bytes = Total(after, "tessera_process_rss_bytes");
   return c;
 }
 

@@ -77,6 +77,25 @@ TEST(BenchReportTest, ACounterThatWentBackwardsIsUnknown) {
   EXPECT_FALSE(c.fuse_ms);
 }
 
+TEST(BenchReportTest, LabelledSeriesAreSummed) {
+  auto before = metrics::ParsePrometheusText(
+      "tessera_fuse_ops_seconds_count{op=\"read\"} 1\n"
+      "tessera_fuse_ops_seconds_count{op=\"write\"} 1\n"
+      "tessera_fuse_ops_seconds_sum{op=\"read\"} 0\n"
+      "tessera_fuse_ops_seconds_sum{op=\"write\"} 0\n"
+      "tessera_fuse_ops_seconds_count_other 100\n");
+  auto after = metrics::ParsePrometheusText(
+      "tessera_fuse_ops_seconds_count{op=\"read\"} 3\n"
+      "tessera_fuse_ops_seconds_count{op=\"write\"} 3\n"
+      "tessera_fuse_ops_seconds_sum{op=\"read\"} 0.004\n"
+      "tessera_fuse_ops_seconds_sum{op=\"write\"} 0.004\n"
+      "tessera_fuse_ops_seconds_count_other 500\n");
+  MountCost c = CostBetween(before, after);
+  ASSERT_TRUE(c.fuse_ops && c.fuse_ms);
+  EXPECT_DOUBLE_EQ(*c.fuse_ops, 4);
+  EXPECT_NEAR(*c.fuse_ms, 2, 1e-9);
+}
+
 PhaseReport Report() {
   PhaseReport r;
   r.id = "write_small";
