@@ -104,7 +104,7 @@ bench_run() {  # bench_run T LABEL -p N --big-file-size M --small-file-count K
   shift 2
   d=$(dir_of "$t")
   out=$("$TESSERA" bench "$d" --json "$@" --before-read "$(before_read_cmd "$t")" \
-    --after-write "$(after_write_cmd "$t" '$TESSERA_BENCH_DIR')")
+    --after-write "$(after_write_cmd "$t" "\$TESSERA_BENCH_DIR")")
   echo "$out" >>"$WORK/$t.bench.json"
   jq -e '[.phases[] | .errors] | add == 0' <<<"$out" >/dev/null ||
     bench_die "$t: tessera bench reported errors: $(jq -c '.phases' <<<"$out")"

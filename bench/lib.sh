@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh — what the S3 bench scripts share: a local s3rver, and tessera,
 # s3fs and rclone mounted on buckets of it. Source it with WORK set (a
 # scratch directory of the script's own); then `trap bench_cleanup EXIT`.
