@@ -31,13 +31,10 @@
 #include "cli/bench_report.h"
 #include "cli/bench_util.h"
 #include "cli/commands.h"
-#include "common/metrics.h"
 #include "vfs/vfs.h"
 
 namespace tessera::cli {
 namespace {
-
-constexpr const char* kStatsXattr = "tessera.stats";
 
 struct BenchFlags {
   std::string path;
@@ -84,9 +81,9 @@ std::optional<std::string> GetXattr(const std::string& path, const char* name) {
 }
 
 std::optional<MetricSample> SampleMount(const std::string& root) {
-  auto text = GetXattr(root, kStatsXattr);
-  if (!text) return std::nullopt;
-  return metrics::ParsePrometheusText(*text);
+  auto sample = ReadMountMetrics(root);
+  if (!sample.has_value()) return std::nullopt;
+  return *std::move(sample);
 }
 
 bool DropCaches() {
@@ -345,7 +342,7 @@ class Bench {
       std::printf("tessera mount at %s: its counters show where the time went\n", root_.c_str());
     } else if (tessera_) {
       std::printf("tessera mount at %s without %s (an older mount): throughput only\n",
-                  root_.c_str(), kStatsXattr);
+                  root_.c_str(), vfs::kStatsXattr);
     } else {
       std::printf("not a tessera mount: throughput only\n");
     }

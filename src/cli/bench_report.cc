@@ -21,12 +21,15 @@ Opt Total(const MetricSample& sample, const std::string& name) {
   return total;
 }
 
-// after - before of one metric; empty when either sample lacks it or the
-// counter went backwards (the mount restarted in between).
+// after - before of one metric; empty when the later sample lacks it or the
+// counter went backwards (the mount restarted in between). A metric is
+// registered on first use, so one missing only from the earlier sample
+// counts from zero.
 Opt Delta(const MetricSample& before, const MetricSample& after, const std::string& name) {
-  Opt a = Total(after, name), b = Total(before, name);
-  if (!a || !b || *a < *b) return std::nullopt;
-  return *a - *b;
+  Opt a = Total(after, name);
+  double b = Total(before, name).value_or(0);
+  if (!a || *a < b) return std::nullopt;
+  return *a - b;
 }
 
 Opt Mean(Opt count, Opt sum, double scale) {
@@ -73,7 +76,12 @@ MountCost CostBetween(const MetricSample& before, const MetricSample& after) {
       Ratio(delta("tessera_blockcache_hits_total"), delta("tessera_blockcache_misses_total"));
   c.disk_hit_ratio =
       Ratio(delta("tessera_diskcache_hits_total"), delta("tessera_diskcache_misses_total"));
-  c.cpu_seconds = delta("tessera_process_cpu_seconds_total");
+  // The seconds gauge counts whole seconds; the milliseconds one is finer.
+  if (Opt ms = delta("tessera_process_cpu_milliseconds_total")) {
+    c.cpu_seconds = *ms / 1000;
+  } else {
+    c.cpu_seconds = delta("tessera_process_cpu_seconds_total");
+  }
   c.rss_bytes = Total(after, "tessera_process_rss_bytes");
   return c;
 }

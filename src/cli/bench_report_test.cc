@@ -51,6 +51,27 @@ TEST(BenchReportTest, CostIsTheDifferenceOfTwoSamples) {
   EXPECT_DOUBLE_EQ(*c.rss_bytes, 200 << 20);
 }
 
+TEST(BenchReportTest, CpuPrefersMilliseconds) {
+  auto before = metrics::ParsePrometheusText(
+      "tessera_process_cpu_seconds_total 1\ntessera_process_cpu_milliseconds_total 1900\n");
+  auto after = metrics::ParsePrometheusText(
+      "tessera_process_cpu_seconds_total 2\ntessera_process_cpu_milliseconds_total 2150\n");
+  MountCost c = CostBetween(before, after);
+  ASSERT_TRUE(c.cpu_seconds);
+  EXPECT_NEAR(*c.cpu_seconds, 0.25, 1e-9);
+}
+
+TEST(BenchReportTest, AMetricFirstUsedDuringThePhaseCountsFromZero) {
+  auto before = metrics::ParsePrometheusText("tessera_fuse_ops_seconds_count 1\n");
+  auto after = metrics::ParsePrometheusText(
+      "tessera_fuse_ops_seconds_count 2\n"
+      "tessera_object_get_seconds_count 3\ntessera_object_get_seconds_sum 0.03\n");
+  MountCost c = CostBetween(before, after);
+  ASSERT_TRUE(c.get_ops && c.get_ms);
+  EXPECT_DOUBLE_EQ(*c.get_ops, 3);
+  EXPECT_NEAR(*c.get_ms, 10, 1e-9);
+}
+
 TEST(BenchReportTest, AbsentMetricsStayEmpty) {
   MountCost c = CostBetween(metrics::ParsePrometheusText(kBefore),
                             metrics::ParsePrometheusText(kAfter));
