@@ -31,11 +31,15 @@ check_bench() {
   fail "bench on the mount failed: $(cat "$WORK/mount.json")"
 check_bench "$MNT" "$WORK/mount.json"
 expect_eq "the mount is a tessera mount" "$(jq .tessera_mount "$WORK/mount.json")" true
-# When the mount exports its counters, the big write went through FUSE and PUTs.
-if [ "$(jq .mount_stats "$WORK/mount.json")" = true ]; then
-  jq -e '.phases.write_big.mount.fuse_ops > 0' "$WORK/mount.json" >/dev/null ||
-    fail "no FUSE operations counted: $(jq -c .phases.write_big.mount "$WORK/mount.json")"
-fi
+# The mount's counters say where the time went: FUSE, metadata, PUTs, GETs.
+expect_eq "the mount exports its counters" "$(jq .mount_stats "$WORK/mount.json")" true
+jq -e '.phases.write_big.mount | .fuse_ops > 0 and .fuse_ms > 0 and .meta_txns > 0 and
+       .put_ops >= 32 and .put_bytes >= 134217728 and .cpu_seconds >= 0 and .rss_bytes > 0' \
+  "$WORK/mount.json" >/dev/null ||
+  fail "write big, mount figures: $(jq -c .phases.write_big.mount "$WORK/mount.json")"
+jq -e '.phases.read_small.mount | .fuse_ops > 0 and .get_ops > 0 and .get_ms > 0' \
+  "$WORK/mount.json" >/dev/null ||
+  fail "read small, mount figures: $(jq -c .phases.read_small.mount "$WORK/mount.json")"
 
 mkdir -p "$WORK/local"
 "$TESSERA" bench "$WORK/local" --big-file-size 64 --small-file-count 20 -p 2 --json \
