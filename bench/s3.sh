@@ -8,29 +8,18 @@
 # Usage: bench/s3.sh [WORKDIR]   — starts its own s3rver on 127.0.0.1:$PORT
 #   (default 24568); set S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY to use another server.
 # Needs root (FUSE, drop_caches) and s3fs (apt-get install s3fs).
+# bench/compare.sh runs a larger workload on s3fs and rclone too, repeated.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TESSERA=${TESSERA:-$ROOT/build/tessera}
 WORK=${1:-/tmp/tessera-bench-s3}
+source "$ROOT/bench/lib.sh"
 PORT=${PORT:-24568}
 SIZE=${SIZE_MIB:-1024}
 FILES=${FILES:-1000}
+require_tools s3fs bc
 rm -rf "$WORK" && mkdir -p "$WORK/t" "$WORK/s"
-cleanup() {
-  "$TESSERA" umount "$WORK/t" 2>/dev/null || true
-  umount "$WORK/s" 2>/dev/null || true
-  [ -n "${STARTED:-}" ] && "$ROOT/scripts/s3rver.sh" stop "$WORK/s3rver" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-if [ -z "${S3_ENDPOINT:-}" ]; then
-  "$ROOT/scripts/s3rver.sh" start "$WORK/s3rver" "$PORT" >/dev/null
-  STARTED=1
-  eval "$("$ROOT/scripts/s3rver.sh" env "$WORK/s3rver")"
-fi
-export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
-drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-now() { date +%s.%N; }
-rate() { echo "$1 / ($3 - $2)" | bc -l; }
+trap bench_cleanup EXIT
+start_s3 "$PORT"
 
 echo "== objbench on $S3_ENDPOINT (4 MiB objects, -p 4)"
 "$TESSERA" objbench --storage s3 --bucket "$S3_ENDPOINT/objbench" -p 4 --big-object-size 512
@@ -42,12 +31,12 @@ echo
 # its own writes.
 workload() {
   local d=$1 remount=$2 t0 t1 t2 t3 t4 t5 t6
-  drop
+  drop_caches
   t0=$(now)
   dd if="$WORK/big-src" of="$d/big" bs=1M count="$SIZE" conv=fsync status=none
   t1=$(now)
   $remount
-  drop
+  drop_caches
   t2=$(now)
   dd if="$d/big" of=/dev/null bs=1M status=none
   t3=$(now)
@@ -56,7 +45,7 @@ workload() {
   sync
   t4=$(now)
   $remount
-  drop
+  drop_caches
   t5=$(now)
   cat "$d"/small/* >/dev/null
   t6=$(now)
@@ -65,30 +54,14 @@ workload() {
 head -c 131072 /dev/urandom >"$WORK/small-src"
 head -c $((SIZE << 20)) /dev/urandom >"$WORK/big-src"  # random: nobody gets zeros for free
 
-"$TESSERA" format "sqlite3://$WORK/meta.db" bench --storage s3 --bucket "$S3_ENDPOINT/tessera-bench" >/dev/null
-mount_t() { "$TESSERA" mount "sqlite3://$WORK/meta.db" "$WORK/t" --background --log "$WORK/mount.log" >/dev/null; }
-remount_t() { "$TESSERA" umount "$WORK/t" && mount_t; }
-mount_t
+mount_tessera tessera-bench "$WORK/t"
+remount_t() { remount tessera tessera-bench "$WORK/t"; }
 read -r tw tr tsw tsr < <(workload "$WORK/t" remount_t)
 
-# s3fs needs an existing bucket: let a throw-away format create it.
-"$TESSERA" format "sqlite3://$WORK/s3fs-bucket.db" s3fs-bucket --storage s3 \
-  --bucket "$S3_ENDPOINT/s3fs-bench" >/dev/null
-echo "$S3_ACCESS_KEY:$S3_SECRET_KEY" >"$WORK/passwd" && chmod 600 "$WORK/passwd"
-mount_s() {
-  s3fs s3fs-bench "$WORK/s" -o url="$S3_ENDPOINT" -o use_path_request_style \
-    -o passwd_file="$WORK/passwd" -o sigv4 -o endpoint=us-east-1
-  # s3fs daemonizes before it checks the bucket: make sure it really mounted.
-  for _ in $(seq 50); do mountpoint -q "$WORK/s" && return 0; sleep 0.1; done
-  echo "s3fs did not mount" >&2
-  exit 1
-}
-remount_s() {
-  umount "$WORK/s"
-  while pgrep -f "s3fs s3fs-bench" >/dev/null; do sleep 0.2; done
-  mount_s
-}
-mount_s
+# s3fs needs an existing bucket.
+make_bucket s3fs-bench
+mount_s3fs s3fs-bench "$WORK/s"
+remount_s() { remount s3fs s3fs-bench "$WORK/s"; }
 read -r sw sr ssw ssr < <(workload "$WORK/s" remount_s)
 
 printf '%-30s %10s %10s %8s\n' "" tessera s3fs ratio

@@ -114,6 +114,9 @@ S3_REGION=$REGION
 EOT
   local deadline=$((SECONDS + ${S3RVER_TIMEOUT:-30}))
   until answers "$port"; do
+    # Right after the fork the child may not have exec'd node yet, and its
+    # command line is not the server's: give it a moment before asking.
+    sleep 0.2
     if ! server_alive; then
       tail -n 20 "$DIR/s3rver.log" >&2 || true
       die "s3rver exited (log in $DIR/s3rver.log)"
@@ -122,7 +125,6 @@ EOT
       kill_server
       die "s3rver did not answer on 127.0.0.1:$port in time"
     fi
-    sleep 0.2
   done
   log "s3rver (pid $(cat "$DIR/pid")) answers on 127.0.0.1:$port"
   cat "$DIR/env"

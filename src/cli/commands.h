@@ -18,6 +18,7 @@ void AddInfoCommand(CLI::App& app);
 void AddCompactCommand(CLI::App& app);
 void AddObjbenchCommand(CLI::App& app);
 void AddBenchMetaCommand(CLI::App& app);
+void AddBenchCommand(CLI::App& app);
 void AddDumpCommand(CLI::App& app);
 void AddLoadCommand(CLI::App& app);
 void AddStatsCommand(CLI::App& app);

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   tessera::cli::AddStatusCommand(app);
   tessera::cli::AddInfoCommand(app);
   tessera::cli::AddCompactCommand(app);
+  tessera::cli::AddBenchCommand(app);
   tessera::cli::AddObjbenchCommand(app);
   tessera::cli::AddBenchMetaCommand(app);
   tessera::cli::AddDumpCommand(app);
