@@ -168,8 +168,8 @@ class ChunkReader {
   ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache,
               Buffer* buffer = nullptr);
   // Fills out[0, n) with chunk bytes [chunk_off, chunk_off + n) as `slices`
-  // say; holes and bytes past every slice read as zeros. A missing or short
-  // block is an error naming the object (never silently zeros).
+  // say; holes and bytes past every slice read as zeros. A missing (kNotFound)
+  // or short (kCorrupt) block is an error naming the object, never zeros.
   Status Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, char* out);
   // Starts fetching, on `pool`, the blocks that a Read of [chunk_off,
   // chunk_off + n) would need and the cache does not hold (readahead). Errors

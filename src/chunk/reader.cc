@@ -51,8 +51,10 @@ ChunkReader::BlockResult ChunkReader::FetchFromStore(const std::string& key, uin
   auto got = store_.Get(key);
   if (!got) {
     const Status& st = got.error();
-    // A block that a committed slice points at must exist: its absence is an I/O error.
-    Code code = st.code() == Code::kNotFound ? Code::kIO : st.code();
+    // A block that a committed slice points at must exist: kNotFound here is
+    // an error (the vfs may wait for it: a writeback mount may still be
+    // uploading it), never a hole.
+    Code code = st.code();
     return Err(code,
                "cannot read block " + key + " from " + store_.Describe() + ": " + st.message());
   }

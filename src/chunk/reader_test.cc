@@ -255,7 +255,7 @@ TEST(ChunkReaderTest, MissingOrShortBlockIsAnErrorNamingIt) {
   const std::string missing = BlockKey(kLayout, 42, 1, 4096);
   ASSERT_TRUE(store->Delete(missing).ok());
   Status st = reader.Read({*rec}, 0, got.size(), got.data());
-  EXPECT_EQ(st.code(), Code::kIO);
+  EXPECT_EQ(st.code(), Code::kNotFound);
   EXPECT_NE(st.message().find(missing), std::string::npos) << st.message();
   // Bytes of the blocks still present read fine.
   EXPECT_TRUE(reader.Read({*rec}, 100, 200, got.data()).ok());

@@ -48,6 +48,7 @@ struct MountFlags {
   int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
   uint64_t max_readahead_mib = 32;
   int heartbeat_s = 12;
+  double missing_block_wait_s = 30;
   std::string metrics = "127.0.0.1:9567";
   bool metrics_given = false;  // an address the user chose must be served, not another
   uint32_t compact_threshold = 20;
@@ -166,6 +167,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
   opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
   opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
+  opts.missing_block_wait_s = f.missing_block_wait_s;
   opts.compact_threshold = f.compact_threshold;
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
@@ -372,6 +374,10 @@ void AddMountCommand(CLI::App& app) {
                   "blocks uploading in parallel (default 20; 4 for file storage)");
   cmd->add_option("--max-readahead", f->max_readahead_mib,
                   "MiB a sequential reader fetches ahead (0: no readahead)")
+      ->capture_default_str();
+  cmd->add_option("--missing-block-wait", f->missing_block_wait_s,
+                  "seconds a read waits for a block the metadata names but the store lacks "
+                  "(another mount's --writeback may still be uploading it) before EIO")
       ->capture_default_str();
   cmd->add_option("--heartbeat", f->heartbeat_s,
                   "seconds between session heartbeats; a mount silent for 5 heartbeats is "

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "common/logging.h"
 #include "vfs/vfs.h"
@@ -212,6 +214,7 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
         s = reader_.Read(fresh, in_chunk, n, out + done);
       }
     }
+    if (s.code() == Code::kNotFound) s = WaitForMissingBlock(h->ino, slices, in_chunk, n, out + done, s);
     if (!s.ok()) {
       TLOG(kError) << "read of inode " << h->ino << " at " << pos << " failed: " << s.ToString();
       return Err(Code::kIO, s.message());
@@ -219,6 +222,31 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
     done += n;
   }
   return done;
+}
+
+// A block named by committed records and absent from the store is, on a
+// healthy volume, one that a --writeback mount elsewhere has committed and
+// not uploaded yet: read again, backing off, for up to missing_block_wait_s
+// before giving up with the error.
+Status Vfs::WaitForMissingBlock(Ino ino, const std::vector<Slice>& slices, uint32_t in_chunk,
+                                size_t n, char* out, Status first) {
+  if (options_.missing_block_wait_s <= 0) return first;
+  TLOG(kWarn) << "inode " << ino << ": " << first.message() << "; waiting up to "
+              << options_.missing_block_wait_s
+              << " s for it (a --writeback mount may still be uploading it)";
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(options_.missing_block_wait_s));
+  auto pause = std::chrono::milliseconds(50);
+  Status s = first;
+  while (s.code() == Code::kNotFound && std::chrono::steady_clock::now() < deadline &&
+         !Stopping()) {
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    s = reader_.Read(slices, in_chunk, n, out);
+  }
+  if (s.ok()) TLOG(kInfo) << "inode " << ino << ": the missing block arrived";
+  return s;
 }
 
 Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {

@@ -71,6 +71,10 @@ struct Options {
   uint32_t max_readahead_blocks = 8;        // readahead window of a sequential reader
   int cleanup_interval_ms = 1000;           // how often deleted data is freed
   int heartbeat_interval_s = 12;
+  // How long a read waits for a block that committed records name and the
+  // store lacks (another mount's writeback may not have uploaded it yet)
+  // before it fails with EIO.
+  double missing_block_wait_s = 30;
   // A session that missed this many heartbeats is stale: live clients clean it up.
   int stale_session_heartbeats = 5;
   // A commit that leaves a chunk with more records than this schedules its
@@ -201,6 +205,8 @@ class Vfs {
   Status CommitLocked(Ino ino, FileState& f);
   Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
+  Status WaitForMissingBlock(Ino ino, const std::vector<Slice>& slices, uint32_t in_chunk,
+                             size_t n, char* out, Status first);
   Readahead NewReadahead() const;
   Result<std::string> InfoJson(Ino ino);
   // kCompactXattr's value: the file's chunks and records.

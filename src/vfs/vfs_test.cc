@@ -67,6 +67,7 @@ class VfsTest : public ::testing::Test {
     ASSERT_TRUE(m->Format(s, false).ok());
     Options o;
     o.cleanup_interval_ms = 20;
+    o.missing_block_wait_s = 1;
     vfs_ = std::make_unique<Vfs>(std::move(m), std::move(store), s, o);
     meta::SessionInfo info;
     info.host = "test";
@@ -301,6 +302,55 @@ TEST_F(VfsTest, StatsXattrOfTheRootHoldsTheMetrics) {
   ASSERT_TRUE(got.has_value());
   EXPECT_NE(got->find("tessera_meta_txn_seconds_count"), std::string::npos);
   EXPECT_FALSE(vfs_->SetXattr(ctx_, meta::kRootIno, kStatsXattr, "x", 0).ok());
+}
+
+// A block the records name but the store lacks (a writeback mount elsewhere
+// has not uploaded it yet) is waited for, for a bounded time.
+TEST_F(VfsTest, ReadWaitsForAMissingBlockThenFails) {
+  uint64_t fh = CreateFile("late");
+  const std::string data(200 << 10, 'L');
+  ASSERT_TRUE(vfs_->Write(fh, 0, data).has_value());
+  ASSERT_TRUE(vfs_->Flush(fh).ok());
+  auto all = object::ListAll(*store_, "vol/");
+  ASSERT_TRUE(all.has_value());
+  ASSERT_FALSE(all->empty());
+  const std::string key = all->back().key;
+  auto bytes = store_->Get(key, 0, -1);
+  ASSERT_TRUE(bytes.has_value());
+  ASSERT_TRUE(store_->Delete(key).ok());
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+
+  auto rd = vfs_->Open(ctx_, vfs_->Lookup(ctx_, meta::kRootIno, "late")->ino, O_RDONLY);
+  ASSERT_TRUE(rd.has_value());
+  std::thread uploader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(store_->Put(key, *bytes).ok());
+  });
+  EXPECT_EQ(ReadAll(*rd, data.size()), data);  // waited for the upload
+  uploader.join();
+  EXPECT_TRUE(vfs_->Release(*rd).ok());
+
+  // One that never comes is EIO once the wait is over.
+  uint64_t gone = CreateFile("gone");
+  ASSERT_TRUE(vfs_->Write(gone, 0, data).has_value());
+  ASSERT_TRUE(vfs_->Flush(gone).ok());
+  auto keys = object::ListAll(*store_, "vol/");
+  ASSERT_TRUE(keys.has_value());
+  for (const auto& o : *keys) {
+    if (o.key != key) {
+      ASSERT_TRUE(store_->Delete(o.key).ok());
+    }
+  }
+  EXPECT_TRUE(vfs_->Release(gone).ok());
+  auto again = vfs_->Open(ctx_, vfs_->Lookup(ctx_, meta::kRootIno, "gone")->ino, O_RDONLY);
+  ASSERT_TRUE(again.has_value());
+  std::string out(data.size(), '\0');
+  auto start = std::chrono::steady_clock::now();
+  auto r = vfs_->Read(*again, 0, out.size(), out.data());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Code::kIO);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+  EXPECT_TRUE(vfs_->Release(*again).ok());
 }
 
 TEST_F(VfsTest, ReadDirSnapshotIsStable) {

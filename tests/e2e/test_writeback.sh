@@ -2,7 +2,7 @@
 # Writeback through a mount: closed files survive a kill -9 of the mount
 # before any upload and reach the bucket after the restart; a file deleted
 # within --upload-delay never reaches the bucket; a clean unmount uploads
-# what is staged.
+# what is staged; another client waits for a block still staged here.
 source "$(dirname "$0")/lib.sh"
 format_volume --block-size 1024  # 1 MiB blocks
 MiB=$((1 << 20))
@@ -58,4 +58,18 @@ expect_eq "staging empty after unmount" "$(staged_files)" 0
 rm -rf "$WORK/cache"
 mount_volume
 check "c from the bucket" cmp "$WORK/c" "$MNT/c"
+umount_volume
+
+# Another client reading a block still staged on the writer waits for its
+# upload and gets the right bytes (never an error or zeros).
+mount_volume --writeback --upload-delay 3
+mkdir -p "$WORK/other"
+"$TESSERA" mount "$META" "$WORK/other" --background --log "$WORK/other.log" \
+  --cache-dir "$WORK/other-cache" --metrics off >/dev/null
+head -c $((2 * MiB)) /dev/urandom >"$WORK/d"
+cp "$WORK/d" "$MNT/d"
+expect_eq "d staged on the writer" "$(count_objects)" 12
+cmp "$WORK/d" "$WORK/other/d" || { cat "$WORK/other.log"; fail "the other client did not read d"; }
+grep -q "waiting up to" "$WORK/other.log" || fail "the other client did not wait for the upload"
+"$TESSERA" umount "$WORK/other"
 pass
