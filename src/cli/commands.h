@@ -22,6 +22,7 @@ void AddBenchCommand(CLI::App& app);
 void AddDumpCommand(CLI::App& app);
 void AddLoadCommand(CLI::App& app);
 void AddStatsCommand(CLI::App& app);
+void AddWarmupCommand(CLI::App& app);
 
 // The counters of the mount whose root is `mountpoint` (its tessera.stats xattr).
 Result<std::map<std::string, double>> ReadMountMetrics(const std::string& mountpoint);

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   tessera::cli::AddDumpCommand(app);
   tessera::cli::AddLoadCommand(app);
   tessera::cli::AddStatsCommand(app);
+  tessera::cli::AddWarmupCommand(app);
   // Commands print one line for what went wrong; the details that led there
   // (retries and the like) are logged only with -v. A mount logs at INFO.
   tessera::log::SetLevel(tessera::log::kError);

@@ -201,6 +201,11 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   }
   std::string name = settings.name;
   vfs::Vfs v(std::move(m), std::move(volume_store), std::move(settings), opts);
+  if (disk_cache) {
+    cache::DiskCache* dc = disk_cache.get();
+    v.SetCacheControl({[dc](const std::string& key) { return dc->Contains(key); },
+                       [dc](const std::string& key) { return dc->Evict(key); }});
+  }
   meta::SessionInfo session;
   session.host = Hostname();
   session.pid = static_cast<uint32_t>(getpid());

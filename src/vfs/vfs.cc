@@ -277,6 +277,7 @@ void Vfs::ForgetCapability(Ino ino) {
 Result<std::string> Vfs::GetXattr(const Context& ctx, Ino ino, const std::string& name) {
   if (name == kInfoXattr) return InfoJson(ino);
   if (name == kCompactXattr) return FragmentationJson(ino);
+  if (name == kCachedXattr) return CachedJson(ino);
   if (name == kStatsXattr && ino == meta::kRootIno) return metrics::PrometheusText();
   const bool capability = name == kCapabilityXattr;
   if (capability && NoCapabilityCached(ino)) return Err(Code::kNoData, "no such attribute");
@@ -292,6 +293,8 @@ Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::
   if (name == kInfoXattr || (name == kStatsXattr && ino == meta::kRootIno)) {
     return Err(Code::kPermission, name + " is read-only");
   }
+  if (name == kWarmupXattr) return WarmupFile(ino);
+  if (name == kEvictXattr) return EvictFile(ino);
   if (name == kCompactXattr) {
     ASSIGN_OR_RETURN(CompactStats stats, CompactFile(ctx, ino));
     (void)stats;

@@ -102,6 +102,18 @@ inline constexpr const char* kStatsXattr = "tessera.stats";
 // compacts every chunk of the file before returning. `tessera compact` uses it.
 inline constexpr const char* kCompactXattr = "tessera.compact";
 
+// The virtual xattrs of `tessera warmup` (see vfs/warmup.cc).
+inline constexpr const char* kWarmupXattr = "tessera.warmup";
+inline constexpr const char* kEvictXattr = "tessera.evict";
+inline constexpr const char* kCachedXattr = "tessera.cached";
+
+// What the vfs may ask of the mount's local disk cache (wired by the mount to
+// cache::DiskCache; empty functions: no disk cache).
+struct CacheControl {
+  std::function<bool(const std::string& key)> contains;
+  std::function<Status(const std::string& key)> evict;
+};
+
 class Vfs {
  public:
   // Takes ownership of both; `settings` are the volume's (meta->Load()).
@@ -115,6 +127,8 @@ class Vfs {
   Status Shutdown();
 
   const Options& options() const { return options_; }
+  // Before Start: the disk cache that warmup, evict and the check use.
+  void SetCacheControl(CacheControl control) { cache_control_ = std::move(control); }
   const meta::Settings& settings() const { return settings_; }
 
   // --- Namespace ---
@@ -209,6 +223,15 @@ class Vfs {
                              size_t n, char* out, Status first);
   Readahead NewReadahead() const;
   Result<std::string> InfoJson(Ino ino);
+  // The blocks holding a file's visible data (vfs/warmup.cc).
+  struct BlockRef {
+    std::string key;
+    uint32_t length;
+  };
+  Result<std::vector<BlockRef>> FileBlocks(Ino ino);
+  Result<std::string> CachedJson(Ino ino);
+  Status WarmupFile(Ino ino);
+  Status EvictFile(Ino ino);
   // kCompactXattr's value: the file's chunks and records.
   Result<std::string> FragmentationJson(Ino ino);
   // Compaction (compact.cc). A chunk is compacted by one task at a time:
@@ -236,6 +259,7 @@ class Vfs {
   meta::Settings settings_;
   Options options_;
   chunk::Layout layout_;
+  CacheControl cache_control_;
   chunk::Buffer buffer_;
   chunk::BlockCache cache_;
   chunk::ChunkReader reader_;
