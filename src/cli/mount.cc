@@ -46,6 +46,7 @@ struct MountFlags {
   int max_threads = 16;
   int io_retries = 10;
   int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
+  int max_downloads = 16;
   uint64_t max_readahead_mib = 32;
   int heartbeat_s = 12;
   double missing_block_wait_s = 30;
@@ -167,6 +168,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // Parallel fsyncs on one local disk contend; remote stores need many requests in flight.
   opts.max_uploads = f.max_uploads > 0 ? f.max_uploads : settings.storage == "file" ? 4 : 20;
   opts.heartbeat_interval_s = std::max(1, f.heartbeat_s);
+  opts.max_downloads = std::max(1, f.max_downloads);
   opts.missing_block_wait_s = f.missing_block_wait_s;
   opts.compact_threshold = f.compact_threshold;
   opts.max_readahead_blocks =
@@ -377,6 +379,8 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("--max-threads", f->max_threads, "FUSE worker threads")->capture_default_str();
   cmd->add_option("--max-uploads", f->max_uploads,
                   "blocks uploading in parallel (default 20; 4 for file storage)");
+  cmd->add_option("--max-downloads", f->max_downloads, "blocks fetched ahead in parallel")
+      ->capture_default_str();
   cmd->add_option("--max-readahead", f->max_readahead_mib,
                   "MiB a sequential reader fetches ahead (0: no readahead)")
       ->capture_default_str();

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/posix_file.h"
 #include "object/store.h"
 
 namespace tessera::object {
@@ -24,27 +25,6 @@ namespace {
 
 constexpr std::string_view kTempPrefix = ".tmp.";
 constexpr int kRaceRetries = 8;
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error close(2) may carry.
-  int Close() {
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 // Owns a DIR*.
 struct DirCloser {
@@ -85,18 +65,6 @@ std::string UniqueTempName() {
   static std::atomic<uint64_t> counter{0};
   return std::string(kTempPrefix) + std::to_string(::getpid()) + "." +
          std::to_string(counter.fetch_add(1));
-}
-
-int WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return 0;
 }
 
 class FileStore final : public ObjectStore {
@@ -249,9 +217,8 @@ class FileStore final : public ObjectStore {
   }
 
   Status SyncDir(const std::string& dir) const {
-    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d.get() < 0 || ::fsync(d.get()) != 0) {
-      return Status::FromErrno(errno, "fsync directory " + dir);
+    if (int err = tessera::SyncDir(dir); err != 0) {
+      return Status::FromErrno(err, "fsync directory " + dir);
     }
     return Status::Ok();
   }

@@ -60,6 +60,7 @@ for k in $keys; do
   byte=$(dd if="$f" bs=1 skip=$pos count=1 status=none | od -An -tu1 | tr -d ' ')
   printf "$(printf '\\%03o' $(((byte + 1) % 256)))" | dd of="$f" bs=1 seek=$pos count=1 conv=notrunc status=none
 done
+rm -rf "$WORK/cache"  # the local disk cache kept the good copies: read the bucket's
 mount_volume
 err=$(cat "$MNT/rand" 2>&1 >/dev/null) && fail "a damaged block was read without error"
 echo "$err" | grep -q "Input/output error" || fail "damaged block gave: $err"
