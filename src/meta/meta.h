@@ -38,6 +38,9 @@ constexpr size_t kMaxName = 255;
 constexpr size_t kMaxSymlink = 4096;
 constexpr size_t kMaxXattrName = 255;
 constexpr size_t kMaxXattrValue = 65536;
+// POSIX ACLs, kept as xattrs in the kernel's binary form (see acl.h).
+constexpr std::string_view kAclAccessXattr = "system.posix_acl_access";
+constexpr std::string_view kAclDefaultXattr = "system.posix_acl_default";
 
 struct Attr {
   uint32_t mode = 0;  // st_mode: file type bits | permission bits (incl. suid/sgid/sticky)
@@ -55,6 +58,10 @@ struct Attr {
   bool IsSymlink() const { return S_ISLNK(mode); }
   bool operator==(const Attr&) const = default;
 };
+
+// The atime policy (relatime, as Linux mounts by default): a read at `now`
+// moves atime only when atime is not newer than mtime or ctime, or is a day old.
+bool NeedsAtimeUpdate(const Attr& attr, Timespec now);
 
 struct Entry {
   Ino ino = 0;
@@ -109,6 +116,10 @@ enum SetAttrMask : uint32_t {
   kSetAtimeNow = 1 << 5,
   kSetMtimeNow = 1 << 6,
   kSetCtime = 1 << 7,
+  // A read's atime update (relatime): no permission check, ctime stays, and
+  // atime moves to now only when it is not newer than mtime or ctime, or is
+  // a day old. Not combined with other bits.
+  kSetAtimeRead = 1 << 8,
 };
 
 struct SetAttrRequest {
@@ -246,7 +257,8 @@ class Meta {
   // The records of chunk `index`, in write order (empty when none).
   virtual Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t index) = 0;
   // Appends a slice record to chunk `index`; extends the length to cover it,
-  // sets mtime/ctime to `mtime`, clears suid/sgid as a write by non-root does.
+  // sets mtime/ctime to `mtime`. suid/sgid stay: whoever knows the writer
+  // drops them (the kernel does, with a chmod, for a non-root writer).
   virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) = 0;
 
   // Makes every committed change survive power loss (see kv::Engine::Sync).

@@ -9,12 +9,21 @@
 namespace tessera::meta {
 namespace {
 
+// The namespaces Linux file systems know: user., trusted., security. and
+// the two POSIX ACL names of system.; anything else is EOPNOTSUPP, as on ext4.
 Status CheckXattrName(std::string_view name) {
-  if (name.empty()) return Status(Code::kInvalid, "empty xattr name");
+  if (name.empty()) return Status(Code::kRange, "empty xattr name");
   if (name.size() > kMaxXattrName) {
     return Status(Code::kRange, "xattr name of " + std::to_string(name.size()) + " bytes");
   }
-  return Status::Ok();
+  if (name == kAclAccessXattr || name == kAclDefaultXattr) return Status::Ok();
+  for (std::string_view ns : {"user.", "trusted.", "security."}) {
+    if (name.starts_with(ns)) {
+      if (name.size() == ns.size()) return Status(Code::kInvalid, "xattr name without a suffix");
+      return Status::Ok();
+    }
+  }
+  return Status(Code::kNotSupported, "xattr namespace of \"" + std::string(name) + "\"");
 }
 
 // Set and remove: the owner, root, or a caller with write permission.
@@ -30,11 +39,22 @@ Status NoXattr(Ino ino, std::string_view name) {
 
 }  // namespace
 
+bool NeedsAtimeUpdate(const Attr& attr, Timespec now) {
+  if (attr.atime <= attr.mtime || attr.atime <= attr.ctime) return true;
+  return now.sec - attr.atime.sec >= 24 * 3600;
+}
+
 Result<Attr> DoSetAttr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
                        const SetAttrRequest& req) {
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
   const uint32_t mask = req.mask;
   if (mask == 0) return attr;
+  if (mask & kSetAtimeRead) {
+    if (!NeedsAtimeUpdate(attr, env.now)) return attr;
+    attr.atime = env.now;
+    RETURN_IF_ERROR(StoreAttr(txn, ino, attr));
+    return attr;
+  }
   const bool root = ctx.uid == 0;
   const bool owner = ctx.uid == attr.uid;
   Attr next = attr;
@@ -60,7 +80,13 @@ Result<Attr> DoSetAttr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino i
     }
   }
   if (mask & kSetMode) {
-    if (!root && !owner) return Err(Code::kPermission, "only the owner may chmod");
+    // Anyone who may write the file may drop its suid/sgid bits: the kernel
+    // does so (as a forced chmod) when a non-root caller writes or truncates.
+    const uint32_t cur = attr.mode & 07777, want = req.mode & 07777;
+    const bool drops_privs_only = (want & ~cur) == 0 && (cur & ~want & ~(S_ISUID | S_ISGID)) == 0;
+    if (!root && !owner && !drops_privs_only) {
+      return Err(Code::kPermission, "only the owner may chmod");
+    }
     uint32_t mode = req.mode & 07777;
     if (!root && !ctx.InGroup(next.gid)) mode &= ~S_ISGID;
     next.mode = (attr.mode & S_IFMT) | mode;
@@ -162,6 +188,8 @@ Result<std::vector<std::string>> DoListXattr(kv::Txn& txn, const Context& ctx, I
   for (auto& kv : kvs) {
     auto name = keys::ParseXattrName(kv.first);
     if (!name) return Err(Code::kCorrupt, "malformed xattr key");
+    // trusted.* is for root's eyes only (CAP_SYS_ADMIN on Linux).
+    if (ctx.uid != 0 && name->starts_with("trusted.")) continue;
     names.emplace_back(*name);
   }
   return names;

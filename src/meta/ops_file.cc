@@ -131,8 +131,6 @@ Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, con
   uint64_t end = static_cast<uint64_t>(index) * kChunkSize + slice.pos + slice.len;
   if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
   attr.mtime = attr.ctime = mtime;
-  attr.mode &= ~S_ISUID;
-  if (attr.mode & S_IXGRP) attr.mode &= ~S_ISGID;
   return StoreAttr(txn, ino, attr);
 }
 

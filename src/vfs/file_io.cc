@@ -111,6 +111,8 @@ Result<std::pair<Entry, uint64_t>> Vfs::Create(const Context& ctx, Ino parent,
   auto h = std::make_shared<Handle>();
   h->ino = entry.ino;
   h->flags = flags;
+  h->attr = entry.attr;
+  h->atime_done = true;  // just created: atime is now
   h->file = AcquireFile(entry.ino, entry.attr);
   return std::make_pair(entry, AddHandle(std::move(h)));
 }
@@ -121,7 +123,8 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
   h->ino = ino;
   h->flags = flags;
   if (attr.IsFile()) {
-    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+    // Linux truncates on O_TRUNC even with O_RDONLY (meta checked write access).
+    if (flags & O_TRUNC) {
       Status s;
       if (auto f = FindFile(ino)) {
         std::lock_guard lock(f->mu);
@@ -137,6 +140,8 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
     }
     h->file = AcquireFile(ino, attr);
   }
+  h->attr = attr;
+  h->atime_done = (flags & O_NOATIME) != 0;
   return AddHandle(std::move(h));
 }
 
@@ -175,6 +180,10 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
     h->seq_next = std::max(h->seq_next, offset + size);
     if (!sequential) h->seq_next = offset + size;
     window = h->ra_window;
+    if (!h->atime_done) {
+      h->atime_done = true;
+      TouchAtimeLocked(*h);
+    }
   }
   size_t done = 0;
   while (done < size) {
@@ -245,6 +254,20 @@ Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
     f.length = std::max<uint64_t>(f.length, pos + n);
   }
   return done;
+}
+
+void Vfs::TouchAtimeLocked(Handle& h) {
+  // The attributes seen at open decide whether a transaction is needed at
+  // all; meta applies the rule again against the current ones.
+  if (!meta::NeedsAtimeUpdate(h.attr, SystemClock().Now())) return;
+  meta::SetAttrRequest req;
+  req.mask = meta::kSetAtimeRead;
+  auto r = meta_->SetAttr(Context{}, h.ino, req);
+  if (r.has_value()) {
+    h.attr = *r;
+  } else {
+    TLOG(kDebug) << "atime of inode " << h.ino << " not updated: " << r.error().ToString();
+  }
 }
 
 Status Vfs::Flush(uint64_t fh) {

@@ -130,8 +130,22 @@ void Vfs::OverlayPending(Ino ino, Attr* attr) {
 }
 
 Result<Attr> Vfs::GetAttr(Ino ino) {
-  ASSIGN_OR_RETURN(Attr attr, meta_->GetAttr(ino));
-  OverlayPending(ino, &attr);
+  auto attr = meta_->GetAttr(ino);
+  if (!attr.has_value()) {
+    // A directory removed while open here: fstat still answers, nlink 0.
+    if (attr.error().code() == Code::kNotFound) {
+      std::lock_guard lock(handles_mu_);
+      for (auto& [fh, h] : handles_) {
+        if (!h->is_dir || h->ino != ino) continue;
+        std::lock_guard hlock(h->mu);
+        Attr gone = h->attr;
+        gone.nlink = 0;
+        return gone;
+      }
+    }
+    return attr;
+  }
+  OverlayPending(ino, &*attr);
   return attr;
 }
 
@@ -208,6 +222,7 @@ Result<uint64_t> Vfs::OpenDir(const Context& ctx, Ino ino) {
   auto h = std::make_shared<Handle>();
   h->ino = ino;
   h->is_dir = true;
+  h->attr = attr;
   return AddHandle(std::move(h));
 }
 

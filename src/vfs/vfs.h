@@ -21,8 +21,8 @@
 // Full blocks upload in the background too (max_uploads at once).
 //
 // Thread-safety: a Vfs is safe for concurrent use. Lock order: handles_mu_,
-// then files_mu_, then a FileState's mu; no lock is held across a meta
-// transaction of another inode.
+// then a Handle's mu or files_mu_, then a FileState's mu; no lock is held
+// across a meta transaction of another inode.
 #pragma once
 
 #include <condition_variable>
@@ -165,6 +165,9 @@ class Vfs {
   Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
   Result<std::string> InfoJson(Ino ino);
+  // A handle's first read: moves atime as the policy says (meta::NeedsAtimeUpdate).
+  // Caller holds h.mu.
+  void TouchAtimeLocked(Handle& h);
   void FreeSlice(uint64_t id, uint32_t size);
   void Kick();
   void Worker();

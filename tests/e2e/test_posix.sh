@@ -16,10 +16,6 @@ KNOWN_DIFFERENCES=(
   sparse_blocks_allocated
   # no lseek handler yet: the kernel treats the whole file as data
   seek_data_hole fallocate_punch_hole
-  rmdir_open_dir open_trunc
-  suid_cleared_on_write suid_kept_on_root_write suid_cleared_on_truncate
-  times_read_atime_relatime
-  xattr_name_limits xattr_unknown_namespace xattr_trusted_root_only
   # POSIX ACLs are refused (EOPNOTSUPP)
   acl_access_sets_mode acl_named_user_grants acl_named_group_grants acl_mask_limits
   acl_chmod_updates_mask acl_minimal_is_mode acl_default_inherited_by_file
