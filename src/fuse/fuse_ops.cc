@@ -26,6 +26,7 @@ meta::Context Ctx(fuse_req_t req) {
   ctx.uid = c->uid;
   ctx.gid = c->gid;
   ctx.pid = c->pid;
+  ctx.umask = c->umask;  // set on create, mknod and mkdir: meta applies it (see Init)
   if (c->uid != 0) {
     gid_t groups[64];
     int n = fuse_req_getgroups(req, 64, groups);
@@ -325,6 +326,12 @@ void Flock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, int op) {
 void Init(void*, fuse_conn_info* conn) {
   // flock and fcntl locks go to meta (Flock, GetLk, SetLk above).
   conn->want |= FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS;
+  // POSIX ACLs: the kernel enforces them (with default_permissions) and asks
+  // for system.posix_acl_* through getxattr; meta keeps them in step with the
+  // mode and inherits default ACLs, so the kernel must leave the umask to it.
+  if (conn->capable & FUSE_CAP_POSIX_ACL) {
+    conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+  }
   conn->max_background = 64;
   // 1 MiB writes (and reads where the kernel allows) instead of 128 KiB.
   conn->max_write = 1u << 20;

@@ -248,8 +248,12 @@ class MetaImpl final : public Meta {
   }
 
   Status Access(const Context& ctx, Ino ino, int mask) override {
-    ASSIGN_OR_RETURN(Attr attr, GetAttr(ino));
-    return CheckAccess(ctx, attr, mask);
+    auto ok = Read<bool>([&](kv::Txn& txn) -> Result<bool> {
+      ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
+      RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, attr, mask));
+      return true;
+    });
+    return ok.has_value() ? Status::Ok() : ok.error();
   }
 
   Result<Entry> Mknod(const Context& ctx, Ino parent, std::string_view name, uint32_t mode,
@@ -347,7 +351,6 @@ class MetaImpl final : public Meta {
   // --- Files ---
 
   Result<Attr> Open(const Context& ctx, Ino ino, int flags) override {
-    ASSIGN_OR_RETURN(Attr attr, GetAttr(ino));
     int mask = 0;
     switch (flags & O_ACCMODE) {
       case O_RDONLY: mask = R_OK; break;
@@ -355,10 +358,14 @@ class MetaImpl final : public Meta {
       default: mask = R_OK | W_OK; break;
     }
     if (flags & O_TRUNC) mask |= W_OK;
-    if (attr.IsDir() && (mask & W_OK)) {
-      return Err(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
-    }
-    RETURN_IF_ERROR(CheckAccess(ctx, attr, mask));
+    ASSIGN_OR_RETURN(Attr attr, Read<Attr>([&](kv::Txn& txn) -> Result<Attr> {
+      ASSIGN_OR_RETURN(Attr a, LoadAttr(txn, ino));
+      if (a.IsDir() && (mask & W_OK)) {
+        return Err(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
+      }
+      RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, a, mask));
+      return a;
+    }));
     std::lock_guard lock(mu_);
     ++open_[ino];
     return attr;

@@ -80,6 +80,9 @@ struct Context {
   uint32_t gid = 0;
   std::vector<uint32_t> gids;  // supplementary groups (may be empty)
   uint32_t pid = 0;
+  // The caller's umask, applied to a new inode's mode unless its parent has a
+  // default ACL (then the ACL rules; see acl.h). 0 when the caller applied it.
+  uint32_t umask = 0;
   bool InGroup(uint32_t g) const;
 };
 
@@ -215,7 +218,7 @@ class Meta {
   virtual Result<Attr> SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& req) = 0;
   // access(2): mask of R_OK/W_OK/X_OK.
   virtual Status Access(const Context& ctx, Ino ino, int mask) = 0;
-  // `mode` holds type and permission bits, the umask already applied.
+  // `mode` holds type and permission bits; ctx.umask or the parent's default ACL applies.
   virtual Result<Entry> Mknod(const Context& ctx, Ino parent, std::string_view name, uint32_t mode,
                               uint32_t rdev) = 0;
   virtual Result<Entry> Mkdir(const Context& ctx, Ino parent, std::string_view name,

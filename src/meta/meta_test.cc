@@ -580,6 +580,48 @@ TEST_P(NamespaceTest, XattrNamespaces) {
             (std::vector<std::string>{"security.s", "user.u"}));
 }
 
+TEST_P(NamespaceTest, AclsFollowTheMode) {
+  // {version 2} user::rw- user:1001:r-- group::--- mask::r-x other::---
+  const std::string acl("\x02\0\0\0"
+                        "\x01\0\x06\0\xff\xff\xff\xff" "\x02\0\x04\0\xe9\x03\0\0"
+                        "\x04\0\0\0\xff\xff\xff\xff" "\x10\0\x05\0\xff\xff\xff\xff"
+                        "\x20\0\0\0\xff\xff\xff\xff", 44);
+  Ino f = MkFile(kRootIno, "f", 0600);
+  EXPECT_CODE(meta_->SetXattr(User(1001, 1), f, kAclAccessXattr, acl, 0), Code::kPermission);
+  ASSERT_OK(meta_->SetXattr(root_, f, kAclAccessXattr, acl, 0));
+  EXPECT_EQ(AttrOf(f).mode, static_cast<uint32_t>(S_IFREG | 0650));
+  // The named user may read through the ACL although the mode says "other: none".
+  ASSERT_OK(meta_->Open(User(1001, 1), f, O_RDONLY));
+  ASSERT_OK(meta_->Close(f));
+  EXPECT_CODE(meta_->Open(User(1001, 1), f, O_WRONLY), Code::kAccess);
+  EXPECT_CODE(meta_->Open(User(1002, 1), f, O_RDONLY), Code::kAccess);
+  // chmod rewrites the mask.
+  ASSERT_OK(meta_->SetAttr(root_, f, Req(kSetMode, 0600)));
+  EXPECT_EQ(meta_->GetXattr(root_, f, kAclAccessXattr)->at(30), '\0');
+  // A default ACL is inherited, masked by the mode; the umask is not applied.
+  Ino d = MkDir(kRootIno, "d");
+  EXPECT_CODE(meta_->SetXattr(root_, f, kAclDefaultXattr, acl, 0), Code::kAccess);
+  ASSERT_OK(meta_->SetXattr(root_, d, kAclDefaultXattr, acl, 0));
+  Context masked = root_;
+  masked.umask = 077;
+  auto child = meta_->Mknod(masked, d, "c", S_IFREG | 0644, 0);
+  ASSERT_TRUE(child.has_value());
+  EXPECT_EQ(child->attr.mode, static_cast<uint32_t>(S_IFREG | 0640));
+  EXPECT_TRUE(meta_->GetXattr(root_, child->ino, kAclAccessXattr).has_value());
+  auto sub = meta_->Mkdir(masked, d, "s", 0755);
+  ASSERT_TRUE(sub.has_value());
+  EXPECT_EQ(*meta_->GetXattr(root_, sub->ino, kAclDefaultXattr), acl);
+  // Without one, the umask is.
+  auto plain = meta_->Mknod(masked, kRootIno, "p", S_IFREG | 0666, 0);
+  EXPECT_EQ(plain->attr.mode, static_cast<uint32_t>(S_IFREG | 0600));
+  // An ACL that says no more than a mode is not kept.
+  const std::string minimal("\x02\0\0\0" "\x01\0\x07\0\xff\xff\xff\xff"
+                            "\x04\0\x05\0\xff\xff\xff\xff" "\x20\0\x01\0\xff\xff\xff\xff", 28);
+  ASSERT_OK(meta_->SetXattr(root_, f, kAclAccessXattr, minimal, 0));
+  EXPECT_EQ(AttrOf(f).mode, static_cast<uint32_t>(S_IFREG | 0751));
+  EXPECT_CODE(meta_->GetXattr(root_, f, kAclAccessXattr), Code::kNoData);
+}
+
 // --- Concurrency ---
 
 TEST_P(NamespaceTest, ConcurrentCreates) {

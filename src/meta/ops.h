@@ -41,6 +41,8 @@ struct OpEnv {
 // --- permission.cc ---
 // POSIX access check of mask (R_OK|W_OK|X_OK) on `attr` for `ctx`: kAccess.
 Status CheckAccess(const Context& ctx, const Attr& attr, int mask);
+// The same, and where the mode bits refuse, the inode's access ACL may grant.
+Status CheckAccess(kv::Txn& txn, const Context& ctx, Ino ino, const Attr& attr, int mask);
 // The sticky-directory rule for removing or renaming `child` out of `dir`: kPermission.
 Status CheckSticky(const Context& ctx, const Attr& dir, const Attr& child);
 bool IsOwnerOrRoot(const Context& ctx, const Attr& attr);

@@ -2,6 +2,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "meta/acl.h"
 #include "meta/keys.h"
 #include "meta/ops.h"
 #include "meta/records.h"
@@ -27,9 +28,9 @@ Status CheckXattrName(std::string_view name) {
 }
 
 // Set and remove: the owner, root, or a caller with write permission.
-Status CheckXattrWrite(const Context& ctx, const Attr& attr) {
+Status CheckXattrWrite(kv::Txn& txn, const Context& ctx, Ino ino, const Attr& attr) {
   if (IsOwnerOrRoot(ctx, attr)) return Status::Ok();
-  return CheckAccess(ctx, attr, W_OK);
+  return CheckAccess(txn, ctx, ino, attr, W_OK);
 }
 
 Status NoXattr(Ino ino, std::string_view name) {
@@ -90,12 +91,19 @@ Result<Attr> DoSetAttr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino i
     uint32_t mode = req.mode & 07777;
     if (!root && !ctx.InGroup(next.gid)) mode &= ~S_ISGID;
     next.mode = (attr.mode & S_IFMT) | mode;
+    std::string acl_key = keys::Xattr(ino, kAclAccessXattr);
+    ASSIGN_OR_RETURN(auto acl_value, txn.Get(acl_key));
+    if (acl_value) {
+      ASSIGN_OR_RETURN(Acl acl, Acl::Decode(*acl_value));
+      acl.Chmod(mode);
+      RETURN_IF_ERROR(txn.Set(acl_key, acl.Encode()));
+    }
   }
   if (mask & (kSetAtime | kSetMtime | kSetCtime)) {
     if (!root && !owner) return Err(Code::kPermission, "only the owner may set explicit times");
   }
   if (mask & (kSetAtimeNow | kSetMtimeNow)) {
-    if (!root && !owner) RETURN_IF_ERROR(CheckAccess(ctx, attr, W_OK));
+    if (!root && !owner) RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, attr, W_OK));
   }
   if (mask & kSetAtime) next.atime = req.atime;
   if (mask & kSetMtime) next.mtime = req.mtime;
@@ -113,7 +121,7 @@ Result<std::vector<DirEntry>> DoReadDir(kv::Txn& txn, const Context& ctx, Ino di
   if (!dattr.IsDir()) {
     return Err(Code::kNotDir, "inode " + std::to_string(dir) + " is not a directory");
   }
-  RETURN_IF_ERROR(CheckAccess(ctx, dattr, R_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, dir, dattr, R_OK));
   std::string prefix = keys::DentryPrefix(dir);
   std::string begin = prefix;
   if (!start_after.empty()) {
@@ -150,7 +158,11 @@ Result<std::string> DoGetXattr(kv::Txn& txn, const Context& ctx, Ino ino,
                                std::string_view name) {
   RETURN_IF_ERROR(CheckXattrName(name));
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckAccess(ctx, attr, R_OK));
+  // ACLs are readable by anyone: the kernel reads them, as the caller, to
+  // decide the caller's permissions.
+  if (name != kAclAccessXattr && name != kAclDefaultXattr) {
+    RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, attr, R_OK));
+  }
   ASSIGN_OR_RETURN(auto v, txn.Get(keys::Xattr(ino, name)));
   if (!v) return Err(NoXattr(ino, name));
   return std::move(*v);
@@ -166,21 +178,42 @@ Status DoSetXattr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,
     return Status(Code::kInvalid, "XATTR_CREATE and XATTR_REPLACE together");
   }
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckXattrWrite(ctx, attr));
+  const bool acl = name == kAclAccessXattr || name == kAclDefaultXattr;
+  if (acl) {
+    if (!IsOwnerOrRoot(ctx, attr)) return Status(Code::kPermission, "only the owner may set ACLs");
+    if (name == kAclDefaultXattr && !attr.IsDir()) {
+      return Status(Code::kAccess, "a default ACL on a non-directory");
+    }
+  } else {
+    RETURN_IF_ERROR(CheckXattrWrite(txn, ctx, ino, attr));
+  }
   std::string key = keys::Xattr(ino, name);
   ASSIGN_OR_RETURN(auto old, txn.Get(key));
   if (old && (flags & XATTR_CREATE)) {
     return Status(Code::kExists, "xattr \"" + std::string(name) + "\" exists");
   }
   if (!old && (flags & XATTR_REPLACE)) return NoXattr(ino, name);
-  RETURN_IF_ERROR(txn.Set(key, value));
   attr.ctime = env.now;
+  if (!acl) {
+    RETURN_IF_ERROR(txn.Set(key, value));
+    return StoreAttr(txn, ino, attr);
+  }
+  ASSIGN_OR_RETURN(Acl parsed, Acl::Decode(value));
+  bool store = !parsed.entries.empty();
+  if (name == kAclAccessXattr && store) {
+    // The mode follows the ACL; an ACL that says no more than the mode is
+    // not kept. A caller outside the file's group loses its sgid bit.
+    attr.mode = (attr.mode & ~0777u) | parsed.Mode();
+    if (ctx.uid != 0 && !ctx.InGroup(attr.gid)) attr.mode &= ~S_ISGID;
+    store = !parsed.IsMinimal();
+  }
+  RETURN_IF_ERROR(store ? txn.Set(key, parsed.Encode()) : txn.Delete(key));
   return StoreAttr(txn, ino, attr);
 }
 
 Result<std::vector<std::string>> DoListXattr(kv::Txn& txn, const Context& ctx, Ino ino) {
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckAccess(ctx, attr, R_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, attr, R_OK));
   std::string prefix = keys::XattrPrefix(ino);
   ASSIGN_OR_RETURN(auto kvs, txn.Scan(prefix, kv::PrefixEnd(prefix)));
   std::vector<std::string> names;
@@ -199,7 +232,7 @@ Status DoRemoveXattr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino
                      std::string_view name) {
   RETURN_IF_ERROR(CheckXattrName(name));
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckXattrWrite(ctx, attr));
+  RETURN_IF_ERROR(CheckXattrWrite(txn, ctx, ino, attr));
   std::string key = keys::Xattr(ino, name);
   ASSIGN_OR_RETURN(auto old, txn.Get(key));
   if (!old) return NoXattr(ino, name);

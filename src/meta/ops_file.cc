@@ -18,12 +18,12 @@ namespace {
 
 constexpr uint64_t kMaxFileSize = 1ull << 57;
 
-Status CheckWritableFile(const Context& ctx, const Attr& attr, Ino ino) {
+Status CheckWritableFile(kv::Txn& txn, const Context& ctx, const Attr& attr, Ino ino) {
   if (attr.IsDir()) return Status(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
   if (!attr.IsFile()) {
     return Status(Code::kInvalid, "inode " + std::to_string(ino) + " is not a regular file");
   }
-  return CheckAccess(ctx, attr, W_OK);
+  return CheckAccess(txn, ctx, ino, attr, W_OK);
 }
 
 // Appends hole records over [begin, end) of the file, one per chunk touched.
@@ -74,7 +74,7 @@ Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino 
   freed->clear();
   if (length > kMaxFileSize) return Err(Code::kTooBig, "length past the maximum file size");
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckWritableFile(ctx, attr, ino));
+  RETURN_IF_ERROR(CheckWritableFile(txn, ctx, attr, ino));
   uint64_t old = attr.length;
   if (length < old) {
     uint64_t boundary = length / kChunkSize;
@@ -108,7 +108,7 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
   }
   uint64_t end = offset + length;
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckWritableFile(ctx, attr, ino));
+  RETURN_IF_ERROR(CheckWritableFile(txn, ctx, attr, ino));
   if (punch || zero) {
     // Past the current length the file reads as zeros already.
     uint64_t stop = std::min(end, attr.length);

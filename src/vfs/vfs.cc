@@ -263,11 +263,6 @@ Result<std::string> Vfs::GetXattr(const Context& ctx, Ino ino, const std::string
 Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::string_view value,
                      int flags) {
   if (name == kInfoXattr) return Err(Code::kPermission, "tessera.info is read-only");
-  // POSIX ACLs must change the mode bits with them; until they are supported
-  // say so, and programs (cp -a, tar) fall back to chmod.
-  if (name.rfind("system.posix_acl_", 0) == 0) {
-    return Err(Code::kNotSupported, "POSIX ACLs are not supported");
-  }
   return meta_->SetXattr(ctx, ino, name, value, flags);
 }
 

@@ -16,10 +16,6 @@ KNOWN_DIFFERENCES=(
   sparse_blocks_allocated
   # no lseek handler yet: the kernel treats the whole file as data
   seek_data_hole fallocate_punch_hole
-  # POSIX ACLs are refused (EOPNOTSUPP)
-  acl_access_sets_mode acl_named_user_grants acl_named_group_grants acl_mask_limits
-  acl_chmod_updates_mask acl_minimal_is_mode acl_default_inherited_by_file
-  acl_default_inherited_by_dir acl_default_minimal_applies_no_umask acl_remove_default
 )
 
 # The reference: ext4 if this machine can loop-mount, else tmpfs (which lacks
