@@ -289,6 +289,21 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_
                                     static_cast<uint64_t>(len)));
 }
 
+void Lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
+  auto r = V(req).Lseek(fi->fh, static_cast<uint64_t>(off), whence);
+  if (!r.has_value()) return ReplyErr(req, r.error());
+  fuse_reply_lseek(req, static_cast<off_t>(*r));
+}
+
+void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
+                   off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+  if (flags != 0) return (void)fuse_reply_err(req, EINVAL);
+  auto r = V(req).CopyFileRange(fi_in->fh, static_cast<uint64_t>(off_in), fi_out->fh,
+                                static_cast<uint64_t>(off_out), len);
+  if (!r.has_value()) return ReplyErr(req, r.error());
+  fuse_reply_write(req, static_cast<size_t>(*r));
+}
+
 // --- Locks: kept in meta, so that they hold across mounts ---
 
 meta::LockRange ToRange(const struct flock* lk) {
@@ -373,6 +388,8 @@ const fuse_lowlevel_ops& Ops() {
     o.listxattr = ListXattr;
     o.removexattr = RemoveXattr;
     o.fallocate = Fallocate;
+    o.lseek = Lseek;
+    o.copy_file_range = CopyFileRange;
     o.getlk = GetLk;
     o.setlk = SetLk;
     o.flock = Flock;

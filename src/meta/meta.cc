@@ -415,6 +415,18 @@ class MetaImpl final : public Meta {
     return Read<std::vector<Slice>>([&](kv::Txn& txn) { return DoReadChunk(txn, ino, index); });
   }
 
+  Result<std::vector<uint32_t>> ChunkIndexes(Ino ino, uint32_t first, size_t limit) override {
+    return Read<std::vector<uint32_t>>(
+        [&](kv::Txn& txn) { return DoChunkIndexes(txn, ino, first, limit); });
+  }
+
+  Result<uint64_t> CopyRange(Ino src, uint64_t src_off, Ino dst, uint64_t dst_off,
+                             uint64_t len) override {
+    OpEnv env = Env();
+    return Write<uint64_t>(
+        [&](kv::Txn& txn) { return DoCopyRange(txn, env, src, src_off, dst, dst_off, len); });
+  }
+
   Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) override {
     OpEnv env = Env();
     return Run([&](kv::Txn& txn) { return DoWriteSlice(txn, env, ino, index, slice, mtime); });

@@ -264,6 +264,19 @@ class Meta {
   // drops them (the kernel does, with a chmod, for a non-root writer).
   virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime) = 0;
 
+  // The indexes of the chunks of `ino`, from `first` on, that hold records
+  // (ascending; at most `limit`, 0: all).
+  virtual Result<std::vector<uint32_t>> ChunkIndexes(Ino ino, uint32_t first, size_t limit) = 0;
+  // copy_file_range by sharing slices: makes bytes [dst_off, dst_off + n) of
+  // `dst` read as bytes [src_off, src_off + n) of `src` read now, where n is
+  // `len` cut at the end of `src` and at the next chunk boundary of either
+  // file, in one transaction: the source's records are appended to the
+  // destination chunk (over a hole record) and their slices' reference
+  // counts raised; no data moves. Extends `dst` and sets its mtime/ctime.
+  // Returns n (0 when src_off is at or past the end of `src`).
+  virtual Result<uint64_t> CopyRange(Ino src, uint64_t src_off, Ino dst, uint64_t dst_off,
+                                     uint64_t len) = 0;
+
   // Makes every committed change survive power loss (see kv::Engine::Sync).
   virtual Status Sync() = 0;
 

@@ -119,6 +119,11 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
 Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
                     Timespec mtime);
 Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
+Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first, size_t limit);
+// See Meta::CopyRange. A slice's reference count (K key, absent: 1) is the
+// number of chunk records that name it, so each shared record adds one.
+Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t src_off, Ino dst,
+                             uint64_t dst_off, uint64_t len);
 // Frees a batch of the chunks of one queued deleted file — at most
 // kCleanupChunks chunks, and no more chunks once kCleanupSlices slices are
 // taken — and its D key with the last batch; `done` says whether that was it.

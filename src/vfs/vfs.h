@@ -125,6 +125,15 @@ class Vfs {
   Status Fsync(uint64_t fh);
   Status Release(uint64_t fh);
   Status Fallocate(const Context& ctx, uint64_t fh, int mode, uint64_t offset, uint64_t length);
+  // lseek(2) SEEK_DATA / SEEK_HOLE: holes are what no slice covers, hole
+  // records, and the implicit hole at the end; kNoAddress (ENXIO) at or past
+  // the end of the file, or for SEEK_DATA when only holes follow.
+  Result<uint64_t> Lseek(uint64_t fh, uint64_t offset, int whence);
+  // copy_file_range(2) by sharing slices (meta::CopyRange): no data moves,
+  // whatever the offsets. Copies at most 1 GiB per call; returns the bytes
+  // copied (0 at the end of the source).
+  Result<uint64_t> CopyFileRange(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
+                                 uint64_t off_out, uint64_t len);
 
   // --- Locks: held in meta, so they exclude owners on other mounts too. An
   // owner is the kernel's lock owner; waiting polls meta until the lock is

@@ -9,13 +9,12 @@
 source "$(dirname "$0")/lib.sh"
 POSIXSUITE=${POSIXSUITE:-$ROOT/build/tests/posixsuite}
 FSDIFF=${FSDIFF:-$ROOT/build/tests/fsdiff}
+COPYRANGE=${COPYRANGE:-$ROOT/build/tests/copyrange}
 
 # Cases tessera fails on purpose, as documented in docs/posix.md ("Differences").
 KNOWN_DIFFERENCES=(
   # st_blocks follows the length, not the allocated data
   sparse_blocks_allocated
-  # no lseek handler yet: the kernel treats the whole file as data
-  seek_data_hole fallocate_punch_hole
 )
 
 # The reference: ext4 if this machine can loop-mount, else tmpfs (which lacks
@@ -71,6 +70,26 @@ if [ -n "$bad" ]; then
   grep '^FAIL ' "$WORK/tessera.log" >&2
   fail "tessera differs from $ref_fs beyond the documented differences: $bad"
 fi
+
+# copy_file_range shares slices: 10 GiB copies in a moment and stores nothing.
+head -c $((64 << 20)) /dev/urandom >"$WORK/chunk"
+cp "$WORK/chunk" "$MNT/chunk"
+for i in $(seq 0 159); do "$COPYRANGE" "$MNT/chunk" "$MNT/big" $((i << 26)) >/dev/null; done
+expect_eq "a 10 GiB file made of copies" "$(stat -c %s "$MNT/big")" $((10 << 30))
+sync
+objects=$(count_objects)
+start=$(date +%s%N)
+expect_eq "bytes copied" "$("$COPYRANGE" "$MNT/big" "$MNT/big2")" $((10 << 30))
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "copy_file_range of 10 GiB: $ms ms"
+[ "$ms" -lt 10000 ] || fail "copying 10 GiB took $ms ms"
+sync
+expect_eq "objects after the copy" "$(count_objects)" "$objects"
+for at in 0 77 159; do
+  check "copy chunk $at" cmp <(dd if="$MNT/big2" bs=1M skip=$((at * 64)) count=64 status=none) "$WORK/chunk"
+done
+rm "$MNT/big" "$MNT/big2"
+
 for k in "${KNOWN_DIFFERENCES[@]:-}"; do
   [ -z "$k" ] && continue
   grep -qx "$k" "$WORK/tessera.log.failed" ||
