@@ -8,7 +8,9 @@
 // docs/formats.md.
 //
 // Permission checks follow POSIX for the caller in Context (uid 0 bypasses
-// read/write checks as on Linux). meta/ knows nothing of blocks or object
+// read/write checks as on Linux), with POSIX ACLs (acl.h) where the mode bits
+// refuse. Over FUSE the kernel checks first (default_permissions); see
+// docs/posix.md. meta/ knows nothing of blocks or object
 // stores: when data becomes unreachable it hands the freed slices to the
 // SliceFreer callback that the owner (vfs) installs.
 //

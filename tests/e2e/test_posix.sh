@@ -13,7 +13,7 @@ COPYRANGE=${COPYRANGE:-$ROOT/build/tests/copyrange}
 
 # Cases tessera fails on purpose, as documented in docs/posix.md ("Differences").
 KNOWN_DIFFERENCES=(
-  # st_blocks follows the length, not the allocated data
+  # st_blocks follows the length, not the allocated data (docs/posix.md)
   sparse_blocks_allocated
 )
 
@@ -89,6 +89,20 @@ for at in 0 77 159; do
   check "copy chunk $at" cmp <(dd if="$MNT/big2" bs=1M skip=$((at * 64)) count=64 status=none) "$WORK/chunk"
 done
 rm "$MNT/big" "$MNT/big2"
+
+# A sparse file of 2^50 bytes (past ext4's 16 TiB): both ends read back, holes
+# read as zeros, and it stores only the bytes written.
+objects=$(count_objects)
+truncate -s $((1 << 50)) "$MNT/huge"
+printf head | dd of="$MNT/huge" conv=notrunc status=none
+printf tail | dd of="$MNT/huge" bs=1 seek=$(((1 << 50) - 4)) conv=notrunc status=none
+expect_eq "2^50 file size" "$(stat -c %s "$MNT/huge")" $((1 << 50))
+expect_eq "2^50 file head" "$(head -c 4 "$MNT/huge")" head
+expect_eq "2^50 file tail" "$(tail -c 4 "$MNT/huge")" tail
+expect_eq "2^50 file middle" "$(dd if="$MNT/huge" bs=4096 skip=$((1 << 37)) count=1 status=none | tr -d '\0' | wc -c)" 0
+sync
+[ $(($(count_objects) - objects)) -le 2 ] || fail "a sparse file stored more than its two written blocks"
+rm "$MNT/huge"
 
 # The differential test: seeded sequences of 10,000 mixed operations on
 # tessera and on the reference side by side (TESSERA_FSDIFF_SEEDS to choose).
