@@ -267,6 +267,55 @@ TEST_F(VfsTest, UnlinkedOpenFileKeepsDataUntilRelease) {
   EXPECT_EQ(Objects(), 0u);
 }
 
+TEST_F(VfsTest, RemovedOpenDirectoryStillAnswersGetAttr) {
+  auto d = vfs_->Mkdir(ctx_, meta::kRootIno, "d", S_IFDIR | 0755);
+  ASSERT_TRUE(d.has_value());
+  auto fh = vfs_->OpenDir(ctx_, d->ino);
+  ASSERT_TRUE(fh.has_value());
+  ASSERT_TRUE(vfs_->Rmdir(ctx_, meta::kRootIno, "d").ok());
+  auto attr = vfs_->GetAttr(d->ino);
+  ASSERT_TRUE(attr.has_value());
+  EXPECT_EQ(attr->nlink, 0u);
+  EXPECT_TRUE(attr->IsDir());
+  ASSERT_TRUE(vfs_->ReleaseDir(*fh).ok());
+  EXPECT_EQ(vfs_->GetAttr(d->ino).error().code(), Code::kNotFound);
+}
+
+TEST_F(VfsTest, FirstReadMovesAtimeUnlessNoatime) {
+  uint64_t fh = CreateFile("f");
+  ASSERT_TRUE(vfs_->Write(fh, 0, "data").has_value());
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto e = vfs_->Lookup(ctx_, meta::kRootIno, "f");
+  ASSERT_TRUE(e.has_value());
+  meta::SetAttrRequest old;
+  old.mask = meta::kSetAtime;
+  old.atime = {1000, 0};
+  ASSERT_TRUE(vfs_->SetAttr(ctx_, e->ino, old, std::nullopt).has_value());
+  auto noatime = vfs_->Open(ctx_, e->ino, O_RDONLY | O_NOATIME);
+  ASSERT_TRUE(noatime.has_value());
+  EXPECT_EQ(ReadAll(*noatime, 4), "data");
+  ASSERT_TRUE(vfs_->Release(*noatime).ok());
+  EXPECT_EQ(vfs_->GetAttr(e->ino)->atime.sec, 1000);
+  auto plain = vfs_->Open(ctx_, e->ino, O_RDONLY);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(ReadAll(*plain, 4), "data");
+  ASSERT_TRUE(vfs_->Release(*plain).ok());
+  auto after = vfs_->GetAttr(e->ino);
+  EXPECT_GT(after->atime.sec, 1000);
+  EXPECT_LT(after->ctime, after->atime);  // an atime update leaves ctime alone
+}
+
+TEST_F(VfsTest, ReadOnlyOpenWithTruncTruncates) {
+  uint64_t fh = CreateFile("f");
+  ASSERT_TRUE(vfs_->Write(fh, 0, "data").has_value());
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto e = vfs_->Lookup(ctx_, meta::kRootIno, "f");
+  auto ro = vfs_->Open(ctx_, e->ino, O_RDONLY | O_TRUNC);
+  ASSERT_TRUE(ro.has_value());
+  EXPECT_EQ(vfs_->GetAttr(e->ino)->length, 0u);
+  ASSERT_TRUE(vfs_->Release(*ro).ok());
+}
+
 TEST_F(VfsTest, SeekDataAndHole) {
   uint64_t fh = CreateFile("sparse");
   constexpr uint64_t kChunk = 64ull << 20;
