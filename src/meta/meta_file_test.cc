@@ -7,6 +7,7 @@
 #include <set>
 
 #include "meta/meta_test_util.h"
+#include "meta/ops.h"
 
 namespace tessera::meta {
 namespace {
@@ -435,6 +436,17 @@ TEST_P(FileTest, CopyRangeSharesSlices) {
   EXPECT_EQ(*meta_->CleanupDeletedFiles(), 1u);
   EXPECT_EQ(Freed().size(), 3u);
   EXPECT_FALSE(RawGet(keys::SliceRef(a, 1000)).has_value());
+}
+
+TEST_P(FileTest, CopyRangeOfAFragmentedChunkIsCut) {
+  Ino f = MkFile(kRootIno, "f");
+  Ino g = MkFile(kRootIno, "g");
+  for (uint32_t i = 0; i < 200; ++i) Write(f, 0, i * 8192, 8192);  // 200 slices
+  auto n = meta_->CopyRange(f, 0, g, 0, 200 * 8192);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_LT(*n, 200u * 8192);
+  EXPECT_GT(*n, 0u);
+  EXPECT_LE((meta_->ReadChunk(g, 0)->size() - 1), kCopySharedSlices);
 }
 
 TEST_P(FileTest, ChunkIndexesListsChunksWithRecords) {

@@ -121,7 +121,9 @@ Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, con
 Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
 Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first, size_t limit);
 // See Meta::CopyRange. A slice's reference count (K key, absent: 1) is the
-// number of chunk records that name it, so each shared record adds one.
+// number of chunk records that name it, so each shared record adds one. A
+// piece shares at most kCopySharedSlices slices (it is shortened to fit).
+inline constexpr size_t kCopySharedSlices = 64;
 Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t src_off, Ino dst,
                              uint64_t dst_off, uint64_t len);
 // Frees a batch of the chunks of one queued deleted file — at most

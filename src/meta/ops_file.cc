@@ -184,23 +184,32 @@ Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t s
   // A hole first, so that what the source does not cover reads as zeros;
   // then the source's records in their order, clipped and shifted: later
   // records still win where they overlap, exactly as in the source.
-  Slice hole;
-  hole.pos = d;
-  hole.len = static_cast<uint32_t>(n);
+  // A piece that shares many slices is halved until it shares few: each
+  // shared slice is a key written in this transaction, and engines bound
+  // how many one may write (etcd: 128 operations).
   std::string appended;
-  AppendSliceRecord(&appended, hole);
   std::map<std::pair<uint64_t, uint32_t>, int64_t> added;  // slice -> new records
-  const uint64_t end = s + n;
-  for (const Slice& r : records) {
-    uint64_t from = std::max<uint64_t>(r.pos, s);
-    uint64_t to = std::min<uint64_t>(uint64_t{r.pos} + r.len, end);
-    if (from >= to) continue;
-    Slice piece = r;
-    piece.pos = static_cast<uint32_t>(d + (from - s));
-    piece.off = static_cast<uint32_t>(r.off + (from - r.pos));
-    piece.len = static_cast<uint32_t>(to - from);
-    AppendSliceRecord(&appended, piece);
-    if (piece.id != 0) ++added[{piece.id, piece.size}];
+  for (;;) {
+    appended.clear();
+    added.clear();
+    Slice hole;
+    hole.pos = d;
+    hole.len = static_cast<uint32_t>(n);
+    AppendSliceRecord(&appended, hole);
+    const uint64_t end = s + n;
+    for (const Slice& r : records) {
+      uint64_t from = std::max<uint64_t>(r.pos, s);
+      uint64_t to = std::min<uint64_t>(uint64_t{r.pos} + r.len, end);
+      if (from >= to) continue;
+      Slice piece = r;
+      piece.pos = static_cast<uint32_t>(d + (from - s));
+      piece.off = static_cast<uint32_t>(r.off + (from - r.pos));
+      piece.len = static_cast<uint32_t>(to - from);
+      AppendSliceRecord(&appended, piece);
+      if (piece.id != 0) ++added[{piece.id, piece.size}];
+    }
+    if (added.size() <= kCopySharedSlices || n <= 4096) break;
+    n /= 2;
   }
   std::string chunk_key = keys::Chunk(dst, dst_index);
   ASSIGN_OR_RETURN(auto chunk, txn.Get(chunk_key));

@@ -244,7 +244,21 @@ POSIX_CASE(flock_conflicts) {
   CHECK_OK(flock(a, LOCK_SH));
   CHECK_OK(flock(b, LOCK_SH | LOCK_NB));
   CHECK_ERR(flock(a, LOCK_EX | LOCK_NB), EWOULDBLOCK);
-  close(b);  // the last close of b's open file drops its lock
+  CHECK_OK(flock(b, LOCK_UN));
+  CHECK_OK(flock(a, LOCK_EX | LOCK_NB));
+  int c = dup(a);
+  close(a);  // not the last descriptor of a's open file: the lock stays
+  CHECK_ERR(flock(b, LOCK_SH | LOCK_NB), EWOULDBLOCK);
+  close(c);
+  close(b);
+}
+
+POSIX_CASE(flock_released_by_last_close) {
+  WriteFile(env.P("f"), "x");
+  int a = Open(env.P("f"), O_RDONLY);
+  int b = Open(env.P("f"), O_RDONLY);
+  CHECK_OK(flock(b, LOCK_EX | LOCK_NB));
+  close(b);  // the last close of b's open file drops its lock at once
   CHECK_OK(flock(a, LOCK_EX | LOCK_NB));
   close(a);
 }
