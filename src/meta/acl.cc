@@ -54,11 +54,21 @@ Result<Acl> Acl::Decode(std::string_view value) {
     }
     state = idx;
     switch (e.tag) {
-      case kUserObj: ++user_obj; break;
-      case kGroupObj: ++group_obj; break;
-      case kOther: ++other; break;
-      case kMask: ++mask; break;
-      default: ++named; break;
+      case kUserObj:
+        ++user_obj;
+        break;
+      case kGroupObj:
+        ++group_obj;
+        break;
+      case kOther:
+        ++other;
+        break;
+      case kMask:
+        ++mask;
+        break;
+      default:
+        ++named;
+        break;
     }
     prev = &e;
   }
@@ -93,11 +103,20 @@ uint32_t Acl::Mode() const {
   bool has_mask = false;
   for (const Entry& e : entries) {
     switch (e.tag) {
-      case kUserObj: user = e.perm; break;
-      case kGroupObj: group = e.perm; break;
-      case kOther: other = e.perm; break;
-      case kMask: mask = e.perm, has_mask = true; break;
-      default: break;
+      case kUserObj:
+        user = e.perm;
+        break;
+      case kGroupObj:
+        group = e.perm;
+        break;
+      case kOther:
+        other = e.perm;
+        break;
+      case kMask:
+        mask = e.perm, has_mask = true;
+        break;
+      default:
+        break;
     }
   }
   return user << 6 | (has_mask ? mask : group) << 3 | other;
@@ -108,13 +127,20 @@ void Acl::Chmod(uint32_t mode) {
   for (const Entry& e : entries) has_mask |= e.tag == kMask;
   for (Entry& e : entries) {
     switch (e.tag) {
-      case kUserObj: e.perm = static_cast<uint16_t>((mode >> 6) & 7); break;
-      case kMask: e.perm = static_cast<uint16_t>((mode >> 3) & 7); break;
+      case kUserObj:
+        e.perm = static_cast<uint16_t>((mode >> 6) & 7);
+        break;
+      case kMask:
+        e.perm = static_cast<uint16_t>((mode >> 3) & 7);
+        break;
       case kGroupObj:
         if (!has_mask) e.perm = static_cast<uint16_t>((mode >> 3) & 7);
         break;
-      case kOther: e.perm = static_cast<uint16_t>(mode & 7); break;
-      default: break;
+      case kOther:
+        e.perm = static_cast<uint16_t>(mode & 7);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -157,13 +183,20 @@ void Acl::CreateMask(uint32_t* mode) {
   for (const Entry& e : entries) has_mask |= e.tag == kMask;
   for (Entry& e : entries) {
     switch (e.tag) {
-      case kUserObj: e.perm &= static_cast<uint16_t>((*mode >> 6) & 7); break;
-      case kMask: e.perm &= static_cast<uint16_t>((*mode >> 3) & 7); break;
+      case kUserObj:
+        e.perm &= static_cast<uint16_t>((*mode >> 6) & 7);
+        break;
+      case kMask:
+        e.perm &= static_cast<uint16_t>((*mode >> 3) & 7);
+        break;
       case kGroupObj:
         if (!has_mask) e.perm &= static_cast<uint16_t>((*mode >> 3) & 7);
         break;
-      case kOther: e.perm &= static_cast<uint16_t>(*mode & 7); break;
-      default: break;
+      case kOther:
+        e.perm &= static_cast<uint16_t>(*mode & 7);
+        break;
+      default:
+        break;
     }
   }
   *mode = (*mode & ~0777u) | Mode();

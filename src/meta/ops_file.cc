@@ -148,8 +148,7 @@ Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index) {
   return slices;
 }
 
-Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first,
-                                             size_t limit) {
+Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first, size_t limit) {
   std::string prefix = keys::ChunkPrefix(ino);
   ASSIGN_OR_RETURN(auto kvs, txn.Scan(keys::Chunk(ino, first), kv::PrefixEnd(prefix), limit));
   std::vector<uint32_t> out;
@@ -180,7 +179,8 @@ Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t s
   const uint32_t s = static_cast<uint32_t>(src_off % kChunkSize);
   const uint32_t d = static_cast<uint32_t>(dst_off % kChunkSize);
   const uint32_t dst_index = static_cast<uint32_t>(dst_off / kChunkSize);
-  ASSIGN_OR_RETURN(auto records, DoReadChunk(txn, src, static_cast<uint32_t>(src_off / kChunkSize)));
+  ASSIGN_OR_RETURN(auto records,
+                   DoReadChunk(txn, src, static_cast<uint32_t>(src_off / kChunkSize)));
   // A hole first, so that what the source does not cover reads as zeros;
   // then the source's records in their order, clipped and shifted: later
   // records still win where they overlap, exactly as in the source.

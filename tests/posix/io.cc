@@ -105,7 +105,8 @@ POSIX_CASE(open_append_threads) {
   std::set<std::string> seen;
   for (size_t off = 0; off < data.size(); off += kLen) {
     std::string rec = data.substr(off, kLen);
-    if (rec.back() != '\n' || rec[2] != ':' || rec[8] != ':') Fail("torn record at " + std::to_string(off));
+    if (rec.back() != '\n' || rec[2] != ':' || rec[8] != ':')
+      Fail("torn record at " + std::to_string(off));
     seen.insert(rec.substr(0, 8));
   }
   CHECK_EQ(seen.size(), size_t{kThreads * kRecords});
@@ -266,7 +267,7 @@ POSIX_CASE(flock_released_by_last_close) {
 POSIX_CASE(fcntl_lock_conflicts) {
   WriteFile(env.P("f"), std::string(200, 'x'));
   int fd = Open(env.P("f"), O_RDWR);
-  struct flock lk{};
+  struct flock lk {};
   lk.l_type = F_WRLCK;
   lk.l_whence = SEEK_SET;
   lk.l_start = 0;
@@ -282,7 +283,7 @@ POSIX_CASE(fcntl_lock_conflicts) {
     close(pipefd[1]);
     close(ready[0]);
     int cfd = open(env.P("f").c_str(), O_RDWR);
-    struct flock c{};
+    struct flock c {};
     c.l_type = F_RDLCK;
     c.l_whence = SEEK_SET;
     c.l_start = 50;
@@ -298,7 +299,8 @@ POSIX_CASE(fcntl_lock_conflicts) {
     c.l_start = 100;  // past the held range
     if (code == 0 && fcntl(cfd, F_SETLK, &c) != 0) code = 3;
     char go = 'r';
-    if (write(ready[1], &go, 1) != 1 || read(pipefd[0], &go, 1) != 1) code = 4;  // the parent closed another descriptor
+    if (write(ready[1], &go, 1) != 1 || read(pipefd[0], &go, 1) != 1)
+      code = 4;  // the parent closed another descriptor
     c.l_start = 0;
     if (code == 0 && fcntl(cfd, F_SETLK, &c) != 0) code = 5;
     _exit(code);

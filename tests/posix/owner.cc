@@ -127,17 +127,14 @@ POSIX_CASE(chown_nonroot_group_rules) {
     CHECK_OK(chown(env.P("f").c_str(), static_cast<uid_t>(-1), kExtra));
   });
   CHECK_EQ(Stat(env.P("f")).st_gid, kExtra);
-  AsUser2([&] {
-    CHECK_ERR(chown(env.P("f").c_str(), static_cast<uid_t>(-1), kGroup2), EPERM);
-  });
+  AsUser2([&] { CHECK_ERR(chown(env.P("f").c_str(), static_cast<uid_t>(-1), kGroup2), EPERM); });
 }
 
 POSIX_CASE(chown_noop_by_nonowner) {
   WriteFile(env.P("f"), "x");
   Own(env.P("f"), kUser, kGroup, 0644);
-  AsUser2([&] {
-    CHECK_OK(chown(env.P("f").c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(-1)));
-  });
+  AsUser2(
+      [&] { CHECK_OK(chown(env.P("f").c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(-1))); });
 }
 
 POSIX_CASE(chown_symlink_itself) {

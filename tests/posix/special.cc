@@ -45,8 +45,8 @@ POSIX_CASE(special_socket_bind_connect) {
   close(conn);
   close(cli);
   close(srv);
-  CHECK_ERR(bind(CHECK_OK(socket(AF_UNIX, SOCK_STREAM, 0)),
-                 reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+  CHECK_ERR(bind(CHECK_OK(socket(AF_UNIX, SOCK_STREAM, 0)), reinterpret_cast<sockaddr*>(&addr),
+                 sizeof addr),
             EADDRINUSE);
 }
 

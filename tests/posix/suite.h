@@ -58,8 +58,8 @@ struct Registrar {
   Registrar(const char* name, CaseFn fn) { Registry().push_back({name, fn}); }
 };
 
-#define POSIX_CASE(name)                                      \
-  static void name(::posixsuite::Env& env);                   \
+#define POSIX_CASE(name)                                        \
+  static void name(::posixsuite::Env& env);                     \
   static ::posixsuite::Registrar registrar_##name(#name, name); \
   static void name([[maybe_unused]] ::posixsuite::Env& env)
 
@@ -68,59 +68,61 @@ std::string ErrnoName(int e);
 
 // CHECK_OK(call): the call must not return -1 (or a null pointer as -1).
 // Evaluates to the call's return value.
-#define CHECK_OK(expr)                                                                     \
-  ([&]() {                                                                                 \
-    errno = 0;                                                                             \
-    auto r_ = (expr);                                                                      \
-    if (r_ == decltype(r_)(-1)) {                                                          \
+#define CHECK_OK(expr)                                                                       \
+  ([&]() {                                                                                   \
+    errno = 0;                                                                               \
+    auto r_ = (expr);                                                                        \
+    if (r_ == decltype(r_)(-1)) {                                                            \
       ::posixsuite::Fail(std::string(#expr) + " failed: " + ::posixsuite::ErrnoName(errno) + \
-                         " (line " + std::to_string(__LINE__) + ")");                      \
-    }                                                                                      \
-    return r_;                                                                             \
+                         " (line " + std::to_string(__LINE__) + ")");                        \
+    }                                                                                        \
+    return r_;                                                                               \
   }())
 
 // CHECK_ERR(call, ERRNO): the call must return -1 with errno ERRNO.
-#define CHECK_ERR(expr, want)                                                              \
-  do {                                                                                     \
-    errno = 0;                                                                             \
-    long r_ = static_cast<long>(expr);                                                     \
-    int e_ = errno;                                                                        \
-    if (r_ != -1 || e_ != (want)) {                                                        \
-      ::posixsuite::Fail(std::string(#expr) + " returned " + std::to_string(r_) + " " +    \
-                         (r_ == -1 ? ::posixsuite::ErrnoName(e_) : std::string()) +       \
-                         ", want -1 " + ::posixsuite::ErrnoName(want) + " (line " +        \
-                         std::to_string(__LINE__) + ")");                                  \
-    }                                                                                      \
+#define CHECK_ERR(expr, want)                                                                      \
+  do {                                                                                             \
+    errno = 0;                                                                                     \
+    long r_ = static_cast<long>(expr);                                                             \
+    int e_ = errno;                                                                                \
+    if (r_ != -1 || e_ != (want)) {                                                                \
+      ::posixsuite::Fail(std::string(#expr) + " returned " + std::to_string(r_) + " " +            \
+                         (r_ == -1 ? ::posixsuite::ErrnoName(e_) : std::string()) + ", want -1 " + \
+                         ::posixsuite::ErrnoName(want) + " (line " + std::to_string(__LINE__) +    \
+                         ")");                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                    \
-  do {                                                                                    \
-    auto a_ = (a);                                                                        \
-    auto b_ = (b);                                                                        \
-    if (!(a_ == b_)) {                                                                    \
-      ::posixsuite::Fail(std::string(#a) + " == " + ::posixsuite::Show(a_) + ", want " +  \
+#define CHECK_EQ(a, b)                                                                         \
+  do {                                                                                         \
+    auto a_ = (a);                                                                             \
+    auto b_ = (b);                                                                             \
+    if (!(a_ == b_)) {                                                                         \
+      ::posixsuite::Fail(std::string(#a) + " == " + ::posixsuite::Show(a_) + ", want " +       \
                          ::posixsuite::Show(b_) + " (line " + std::to_string(__LINE__) + ")"); \
-    }                                                                                     \
+    }                                                                                          \
   } while (0)
 
-#define CHECK_TRUE(cond)                                                                   \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      ::posixsuite::Fail(std::string("expected ") + #cond + " (line " +                    \
-                         std::to_string(__LINE__) + ")");                                  \
-    }                                                                                      \
+#define CHECK_TRUE(cond)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      ::posixsuite::Fail(std::string("expected ") + #cond + " (line " + std::to_string(__LINE__) + \
+                         ")");                                                                     \
+    }                                                                                              \
   } while (0)
 
 std::string Oct(uint64_t v);
 template <typename T>
 std::string Show(const T& v) {
   if constexpr (std::is_same_v<T, std::string>) {
-    if (v.size() > 64) return "\"" + v.substr(0, 64) + "...\" (" + std::to_string(v.size()) + " bytes)";
+    if (v.size() > 64)
+      return "\"" + v.substr(0, 64) + "...\" (" + std::to_string(v.size()) + " bytes)";
     return "\"" + v + "\"";
   } else if constexpr (std::is_same_v<T, bool>) {
     return v ? "true" : "false";
   } else if constexpr (std::is_integral_v<T>) {
-    return std::to_string(v) + (v > 7 && v < 0200000 ? " (0" + Oct(static_cast<uint64_t>(v)) + ")" : "");
+    return std::to_string(v) +
+           (v > 7 && v < 0200000 ? " (0" + Oct(static_cast<uint64_t>(v)) + ")" : "");
   } else {
     return std::to_string(v);
   }
@@ -151,7 +153,7 @@ void Tick();
 bool Later(const struct timespec& a, const struct timespec& b);  // a > b
 bool Same(const struct timespec& a, const struct timespec& b);
 std::vector<std::string> ListDir(const std::string& path);  // without . and ..
-std::string Pattern(size_t size, uint32_t seed);             // deterministic bytes
+std::string Pattern(size_t size, uint32_t seed);            // deterministic bytes
 // Opens or fails the case.
 int Open(const std::string& path, int flags, mode_t mode = 0644);
 

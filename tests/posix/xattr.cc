@@ -42,7 +42,14 @@ std::vector<std::string> List(const std::string& path) {
 
 // --- The ACL xattr format: a little-endian u32 version (2), then
 // {u16 tag, u16 perm, u32 id} per entry, sorted by tag then id. ---
-enum : uint16_t { kUserObj = 1, kUserE = 2, kGroupObj = 4, kGroupE = 8, kMask = 0x10, kOtherE = 0x20 };
+enum : uint16_t {
+  kUserObj = 1,
+  kUserE = 2,
+  kGroupObj = 4,
+  kGroupE = 8,
+  kMask = 0x10,
+  kOtherE = 0x20
+};
 struct AclEntry {
   uint16_t tag;
   uint16_t perm;
@@ -224,8 +231,8 @@ POSIX_CASE(xattr_survive_rename_and_link) {
 
 POSIX_CASE(acl_access_sets_mode) {
   WriteFile(env.P("f"), "x", 0600);
-  std::string acl = Acl({{kUserObj, 6}, {kUserE, 4, kUser}, {kGroupObj, 0}, {kMask, 5},
-                         {kOtherE, 0}});
+  std::string acl =
+      Acl({{kUserObj, 6}, {kUserE, 4, kUser}, {kGroupObj, 0}, {kMask, 5}, {kOtherE, 0}});
   Set(env.P("f"), kAccess, acl);
   CHECK_EQ(Get(env.P("f"), kAccess), acl);
   CHECK_EQ(ModeOf(env.P("f")), mode_t{0650});  // group bits show the mask
@@ -234,8 +241,8 @@ POSIX_CASE(acl_access_sets_mode) {
 
 POSIX_CASE(acl_named_user_grants) {
   WriteFile(env.P("f"), "secret", 0600);
-  Set(env.P("f"), kAccess, Acl({{kUserObj, 6}, {kUserE, 4, kUser}, {kGroupObj, 0}, {kMask, 4},
-                                {kOtherE, 0}}));
+  Set(env.P("f"), kAccess,
+      Acl({{kUserObj, 6}, {kUserE, 4, kUser}, {kGroupObj, 0}, {kMask, 4}, {kOtherE, 0}}));
   AsUser([&] {
     CHECK_EQ(ReadFile(env.P("f")), std::string("secret"));
     CHECK_ERR(open(env.P("f").c_str(), O_WRONLY), EACCES);
@@ -245,16 +252,16 @@ POSIX_CASE(acl_named_user_grants) {
 
 POSIX_CASE(acl_named_group_grants) {
   WriteFile(env.P("f"), "secret", 0600);
-  Set(env.P("f"), kAccess, Acl({{kUserObj, 6}, {kGroupObj, 0}, {kGroupE, 6, kExtra}, {kMask, 6},
-                                {kOtherE, 0}}));
+  Set(env.P("f"), kAccess,
+      Acl({{kUserObj, 6}, {kGroupObj, 0}, {kGroupE, 6, kExtra}, {kMask, 6}, {kOtherE, 0}}));
   AsUser([&] { close(CHECK_OK(open(env.P("f").c_str(), O_RDWR))); });
   AsUser2([&] { CHECK_ERR(open(env.P("f").c_str(), O_RDONLY), EACCES); });
 }
 
 POSIX_CASE(acl_mask_limits) {
   WriteFile(env.P("f"), "x", 0600);
-  Set(env.P("f"), kAccess, Acl({{kUserObj, 6}, {kUserE, 6, kUser}, {kGroupObj, 0}, {kMask, 4},
-                                {kOtherE, 0}}));
+  Set(env.P("f"), kAccess,
+      Acl({{kUserObj, 6}, {kUserE, 6, kUser}, {kGroupObj, 0}, {kMask, 4}, {kOtherE, 0}}));
   AsUser([&] {
     CHECK_ERR(open(env.P("f").c_str(), O_WRONLY), EACCES);
     close(CHECK_OK(open(env.P("f").c_str(), O_RDONLY)));
@@ -263,11 +270,11 @@ POSIX_CASE(acl_mask_limits) {
 
 POSIX_CASE(acl_chmod_updates_mask) {
   WriteFile(env.P("f"), "x", 0600);
-  Set(env.P("f"), kAccess, Acl({{kUserObj, 6}, {kUserE, 6, kUser}, {kGroupObj, 4}, {kMask, 6},
-                                {kOtherE, 0}}));
+  Set(env.P("f"), kAccess,
+      Acl({{kUserObj, 6}, {kUserE, 6, kUser}, {kGroupObj, 4}, {kMask, 6}, {kOtherE, 0}}));
   CHECK_OK(chmod(env.P("f").c_str(), 0740));
-  CHECK_EQ(Get(env.P("f"), kAccess), Acl({{kUserObj, 7}, {kUserE, 6, kUser}, {kGroupObj, 4},
-                                          {kMask, 4}, {kOtherE, 0}}));
+  CHECK_EQ(Get(env.P("f"), kAccess),
+           Acl({{kUserObj, 7}, {kUserE, 6, kUser}, {kGroupObj, 4}, {kMask, 4}, {kOtherE, 0}}));
   AsUser([&] {
     CHECK_ERR(open(env.P("f").c_str(), O_RDWR), EACCES);
     close(CHECK_OK(open(env.P("f").c_str(), O_RDONLY)));
@@ -284,15 +291,15 @@ POSIX_CASE(acl_minimal_is_mode) {
 
 POSIX_CASE(acl_default_inherited_by_file) {
   CHECK_OK(mkdir(env.P("d").c_str(), 0755));
-  std::string def = Acl({{kUserObj, 7}, {kUserE, 6, kUser}, {kGroupObj, 5}, {kMask, 7},
-                         {kOtherE, 0}});
+  std::string def =
+      Acl({{kUserObj, 7}, {kUserE, 6, kUser}, {kGroupObj, 5}, {kMask, 7}, {kOtherE, 0}});
   Set(env.P("d"), kDefault, def);
   CHECK_EQ(Get(env.P("d"), kDefault), def);
   umask(077);  // ignored where a default ACL applies
   close(Open(env.P("d/f"), O_CREAT | O_WRONLY, 0664));
   CHECK_EQ(ModeOf(env.P("d/f")), mode_t{0660});
-  CHECK_EQ(Get(env.P("d/f"), kAccess), Acl({{kUserObj, 6}, {kUserE, 6, kUser}, {kGroupObj, 5},
-                                            {kMask, 6}, {kOtherE, 0}}));
+  CHECK_EQ(Get(env.P("d/f"), kAccess),
+           Acl({{kUserObj, 6}, {kUserE, 6, kUser}, {kGroupObj, 5}, {kMask, 6}, {kOtherE, 0}}));
   char buf[64];
   CHECK_ERR(getxattr(env.P("d/f").c_str(), kDefault, buf, sizeof buf), ENODATA);
   AsUser([&] { close(CHECK_OK(open(env.P("d/f").c_str(), O_RDWR))); });
@@ -300,13 +307,13 @@ POSIX_CASE(acl_default_inherited_by_file) {
 
 POSIX_CASE(acl_default_inherited_by_dir) {
   CHECK_OK(mkdir(env.P("d").c_str(), 0755));
-  std::string def = Acl({{kUserObj, 7}, {kGroupObj, 5}, {kGroupE, 7, kExtra}, {kMask, 7},
-                         {kOtherE, 5}});
+  std::string def =
+      Acl({{kUserObj, 7}, {kGroupObj, 5}, {kGroupE, 7, kExtra}, {kMask, 7}, {kOtherE, 5}});
   Set(env.P("d"), kDefault, def);
   CHECK_OK(mkdir(env.P("d/sub").c_str(), 0750));
   CHECK_EQ(Get(env.P("d/sub"), kDefault), def);
-  CHECK_EQ(Get(env.P("d/sub"), kAccess), Acl({{kUserObj, 7}, {kGroupObj, 5}, {kGroupE, 7, kExtra},
-                                              {kMask, 5}, {kOtherE, 0}}));
+  CHECK_EQ(Get(env.P("d/sub"), kAccess),
+           Acl({{kUserObj, 7}, {kGroupObj, 5}, {kGroupE, 7, kExtra}, {kMask, 5}, {kOtherE, 0}}));
   CHECK_EQ(ModeOf(env.P("d/sub")), mode_t{0750});
 }
 

@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
   loff_t off_in = 0, off_out = argc == 4 ? std::strtoll(argv[3], nullptr, 10) : 0;
   long long total = 0;
   while (off_in < st.st_size) {
-    ssize_t n = copy_file_range(in, &off_in, out, &off_out,
-                                static_cast<size_t>(st.st_size - off_in), 0);
+    ssize_t n =
+        copy_file_range(in, &off_in, out, &off_out, static_cast<size_t>(st.st_size - off_in), 0);
     if (n < 0) {
       std::fprintf(stderr, "copy_file_range: %s\n", std::strerror(errno));
       return 1;

@@ -64,16 +64,17 @@ std::string Bytes(std::mt19937_64& rng, size_t n) {
 // One operation, drawn once and applied to both directories.
 struct Op {
   int kind = 0;
-  std::string a, b;   // relative paths
+  std::string a, b;  // relative paths
   long x = 0, y = 0, z = 0;
   unsigned flags = 0;
   std::string data;
   std::string Text() const {
-    static const char* kNames[] = {"create", "write", "truncate", "rename", "link", "unlink",
-                                   "mkdir", "rmdir", "symlink", "setxattr", "removexattr",
-                                   "chmod", "fallocate", "copy_file_range", "read"};
-    return std::string(kNames[kind]) + " " + a + (b.empty() ? "" : " " + b) + " x=" +
-           std::to_string(x) + " y=" + std::to_string(y) + " z=" + std::to_string(z) +
+    static const char* kNames[] = {"create",    "write",           "truncate",    "rename",
+                                   "link",      "unlink",          "mkdir",       "rmdir",
+                                   "symlink",   "setxattr",        "removexattr", "chmod",
+                                   "fallocate", "copy_file_range", "read"};
+    return std::string(kNames[kind]) + " " + a + (b.empty() ? "" : " " + b) +
+           " x=" + std::to_string(x) + " y=" + std::to_string(y) + " z=" + std::to_string(z) +
            " flags=" + std::to_string(flags);
   }
 };
@@ -82,9 +83,7 @@ constexpr int kKinds = 15;
 Op Draw(std::mt19937_64& rng) {
   static const std::vector<std::string> kParents = {"", "d0/", "d1/", "d0/d0/", "d1/d1/"};
   static const std::vector<std::string> kNames = {"d0", "d1", "a", "b", "c", "e"};
-  auto path = [&] {
-    return kParents[rng() % kParents.size()] + kNames[rng() % kNames.size()];
-  };
+  auto path = [&] { return kParents[rng() % kParents.size()] + kNames[rng() % kNames.size()]; };
   Op op;
   // Writes and creates more often than the rest, so files grow.
   static const int kWeights[kKinds] = {8, 12, 4, 8, 4, 4, 6, 3, 2, 4, 2, 3, 4, 4, 6};
@@ -94,31 +93,44 @@ Op Draw(std::mt19937_64& rng) {
   for (op.kind = 0; pick >= kWeights[op.kind]; ++op.kind) pick -= kWeights[op.kind];
   op.a = path();
   switch (op.kind) {
-    case 0: op.flags = rng() % 3 == 0 ? O_EXCL : 0, op.x = (rng() % 2) ? 0644 : 0600; break;
+    case 0:
+      op.flags = rng() % 3 == 0 ? O_EXCL : 0, op.x = (rng() % 2) ? 0644 : 0600;
+      break;
     case 1:
       op.x = static_cast<long>(rng() % (300 << 10));
       op.data = Bytes(rng, 1 + rng() % (64 << 10));
       op.flags = rng() % 8 == 0 ? O_APPEND : 0;
       break;
-    case 2: op.x = static_cast<long>(rng() % (320 << 10)); break;
+    case 2:
+      op.x = static_cast<long>(rng() % (320 << 10));
+      break;
     case 3: {
       op.b = path();
       unsigned r = static_cast<unsigned>(rng() % 6);
       op.flags = r == 0 ? RENAME_NOREPLACE : r == 1 ? RENAME_EXCHANGE : 0;
       break;
     }
-    case 4: op.b = path(); break;
-    case 8: op.b = path(); break;  // target text
+    case 4:
+      op.b = path();
+      break;
+    case 8:
+      op.b = path();
+      break;  // target text
     case 9:
       op.x = static_cast<long>(rng() % 4);
       op.flags = static_cast<unsigned>(rng() % 3);  // 0, XATTR_CREATE, XATTR_REPLACE
       op.data = Bytes(rng, rng() % 100);
       break;
-    case 10: op.x = static_cast<long>(rng() % 4); break;
-    case 11: op.x = static_cast<long>(rng() % 01000); break;
+    case 10:
+      op.x = static_cast<long>(rng() % 4);
+      break;
+    case 11:
+      op.x = static_cast<long>(rng() % 01000);
+      break;
     case 12: {
-      static const int kModes[] = {0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                   FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE};
+      static const int kModes[] = {0, FALLOC_FL_KEEP_SIZE,
+                                   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
+                                   FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE};
       op.flags = static_cast<unsigned>(kModes[rng() % 5]);
       op.x = static_cast<long>(rng() % (300 << 10));
       op.y = static_cast<long>(1 + rng() % (100 << 10));
@@ -134,7 +146,8 @@ Op Draw(std::mt19937_64& rng) {
       op.x = static_cast<long>(rng() % (300 << 10));
       op.y = static_cast<long>(1 + rng() % (64 << 10));
       break;
-    default: break;
+    default:
+      break;
   }
   return op;
 }
@@ -157,13 +170,20 @@ Outcome Apply(const Op& op, const std::string& root) {
       close(fd);
       return o;
     }
-    case 2: return Result(truncate(a.c_str(), op.x));
-    case 3: return Result(renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), op.flags));
-    case 4: return Result(link(a.c_str(), b.c_str()));
-    case 5: return Result(unlink(a.c_str()));
-    case 6: return Result(mkdir(a.c_str(), 0755));
-    case 7: return Result(rmdir(a.c_str()));
-    case 8: return Result(symlink(op.b.c_str(), a.c_str()));
+    case 2:
+      return Result(truncate(a.c_str(), op.x));
+    case 3:
+      return Result(renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), op.flags));
+    case 4:
+      return Result(link(a.c_str(), b.c_str()));
+    case 5:
+      return Result(unlink(a.c_str()));
+    case 6:
+      return Result(mkdir(a.c_str(), 0755));
+    case 7:
+      return Result(rmdir(a.c_str()));
+    case 8:
+      return Result(symlink(op.b.c_str(), a.c_str()));
     case 9: {
       std::string name = "user.k" + std::to_string(op.x);
       return Result(lsetxattr(a.c_str(), name.c_str(), op.data.data(), op.data.size(),
@@ -173,7 +193,8 @@ Outcome Apply(const Op& op, const std::string& root) {
       std::string name = "user.k" + std::to_string(op.x);
       return Result(lremovexattr(a.c_str(), name.c_str()));
     }
-    case 11: return Result(chmod(a.c_str(), static_cast<mode_t>(op.x) | 0700));
+    case 11:
+      return Result(chmod(a.c_str(), static_cast<mode_t>(op.x) | 0700));
     case 12: {
       int fd = open(a.c_str(), O_RDWR);
       if (fd < 0) return Result(-1);
@@ -194,7 +215,8 @@ Outcome Apply(const Op& op, const std::string& root) {
       long total = 0;
       Outcome o;
       while (total < op.z) {
-        ssize_t n = copy_file_range(in, &off_in, out, &off_out, static_cast<size_t>(op.z - total), 0);
+        ssize_t n =
+            copy_file_range(in, &off_in, out, &off_out, static_cast<size_t>(op.z - total), 0);
         if (n < 0) {
           o = Result(-1);
           break;
@@ -249,7 +271,8 @@ std::map<std::string, std::string> Xattrs(const std::string& path) {
 }
 
 // path (relative) -> a description of everything compared.
-void Walk(const std::string& root, const std::string& rel, std::map<std::string, std::string>* out) {
+void Walk(const std::string& root, const std::string& rel,
+          std::map<std::string, std::string>* out) {
   std::string full = rel.empty() ? root : root + "/" + rel;
   DIR* d = opendir(full.c_str());
   if (!d) return;
@@ -275,7 +298,8 @@ void Walk(const std::string& root, const std::string& rel, std::map<std::string,
                   static_cast<unsigned long>(st.st_nlink),
                   S_ISDIR(st.st_mode) ? 0LL : static_cast<long long>(st.st_size));
     std::string v = desc;
-    for (const auto& [k, x] : Xattrs(p)) v += " " + k + "=" + std::to_string(std::hash<std::string>{}(x));
+    for (const auto& [k, x] : Xattrs(p))
+      v += " " + k + "=" + std::to_string(std::hash<std::string>{}(x));
     if (S_ISREG(st.st_mode)) {
       v += " content " + std::to_string(std::hash<std::string>{}(FileContent(p)));
     } else if (S_ISLNK(st.st_mode)) {
@@ -310,8 +334,8 @@ int main(int argc, char** argv) {
     if (a.ret >= 0) ++succeeded[op.kind];
     if (!(a == b)) {
       if (++diffs <= 20) {
-        std::printf("op %ld %s: %s gives %s, %s gives %s%s\n", i, op.Text().c_str(),
-                    dir_a.c_str(), Describe(a).c_str(), dir_b.c_str(), Describe(b).c_str(),
+        std::printf("op %ld %s: %s gives %s, %s gives %s%s\n", i, op.Text().c_str(), dir_a.c_str(),
+                    Describe(a).c_str(), dir_b.c_str(), Describe(b).c_str(),
                     a.ret == b.ret && a.data != b.data ? " (different bytes)" : "");
       }
     }
@@ -327,7 +351,8 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& [path, desc] : tree_b) {
-    if (!tree_a.count(path) && ++diffs <= 40) std::printf("tree %s: only in B: %s\n", path.c_str(), desc.c_str());
+    if (!tree_a.count(path) && ++diffs <= 40)
+      std::printf("tree %s: only in B: %s\n", path.c_str(), desc.c_str());
   }
   std::string counts;
   for (const auto& [kind, n] : per_kind) {
