@@ -118,7 +118,7 @@ for seed in ${TESSERA_FSDIFF_SEEDS:-1 2 3}; do
     echo "$out" >&2
     fail "tessera and $ref_fs differ under seed $seed"
   }
-  echo "differential: ${out##*$'\n'}"
+  echo "differential: ${out##*succeeded:}"
 done
 
 for k in "${KNOWN_DIFFERENCES[@]:-}"; do

@@ -84,6 +84,14 @@ Op Draw(std::mt19937_64& rng) {
   static const std::vector<std::string> kParents = {"", "d0/", "d1/", "d0/d0/", "d1/d1/"};
   static const std::vector<std::string> kNames = {"d0", "d1", "a", "b", "c", "e"};
   auto path = [&] { return kParents[rng() % kParents.size()] + kNames[rng() % kNames.size()]; };
+  // Data operations mostly name files that exist: a few names near the top.
+  auto file_path = [&] {
+    static const std::vector<std::string> kFileParents = {"", "", "d0/", "d1/"};
+    static const std::vector<std::string> kFileNames = {"a", "b", "c"};
+    return rng() % 8 == 0
+               ? path()
+               : kFileParents[rng() % kFileParents.size()] + kFileNames[rng() % kFileNames.size()];
+  };
   Op op;
   // Writes and creates more often than the rest, so files grow.
   static const int kWeights[kKinds] = {8, 12, 4, 8, 4, 4, 6, 3, 2, 4, 2, 3, 4, 4, 6};
@@ -91,7 +99,9 @@ Op Draw(std::mt19937_64& rng) {
   for (int w : kWeights) total += w;
   int pick = static_cast<int>(rng() % static_cast<uint64_t>(total));
   for (op.kind = 0; pick >= kWeights[op.kind]; ++op.kind) pick -= kWeights[op.kind];
-  op.a = path();
+  const bool data_op = op.kind == 0 || op.kind == 1 || op.kind == 2 || op.kind == 12 ||
+                       op.kind == 13 || op.kind == 14 || op.kind == 4;
+  op.a = data_op ? file_path() : path();
   switch (op.kind) {
     case 0:
       op.flags = rng() % 3 == 0 ? O_EXCL : 0, op.x = (rng() % 2) ? 0644 : 0600;
@@ -111,7 +121,7 @@ Op Draw(std::mt19937_64& rng) {
       break;
     }
     case 4:
-      op.b = path();
+      op.b = rng() % 2 ? file_path() : path();
       break;
     case 8:
       op.b = path();
@@ -137,7 +147,7 @@ Op Draw(std::mt19937_64& rng) {
       break;
     }
     case 13:
-      op.b = path();
+      op.b = file_path();
       op.x = static_cast<long>(rng() % (300 << 10));
       op.y = static_cast<long>(rng() % (300 << 10));
       op.z = static_cast<long>(1 + rng() % (200 << 10));
