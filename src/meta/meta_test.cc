@@ -427,6 +427,7 @@ TEST_P(NamespaceTest, NonOwnerMayOnlyDropPrivileges) {
   Context writer = User(2000, 2000);
   EXPECT_CODE(meta_->SetAttr(writer, f, Req(kSetMode, 06775)), Code::kPermission);
   EXPECT_CODE(meta_->SetAttr(writer, f, Req(kSetMode, 07777)), Code::kPermission);
+  EXPECT_CODE(meta_->SetAttr(writer, f, Req(kSetMode, 06777)), Code::kPermission);  // no-op
   auto a = meta_->SetAttr(writer, f, Req(kSetMode, 0777));  // the kernel's kill-suid
   ASSERT_TRUE(a.has_value());
   EXPECT_EQ(a->mode, static_cast<uint32_t>(S_IFREG | 0777));

@@ -84,7 +84,8 @@ Result<Attr> DoSetAttr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino i
     // Anyone who may write the file may drop its suid/sgid bits: the kernel
     // does so (as a forced chmod) when a non-root caller writes or truncates.
     const uint32_t cur = attr.mode & 07777, want = req.mode & 07777;
-    const bool drops_privs_only = (want & ~cur) == 0 && (cur & ~want & ~(S_ISUID | S_ISGID)) == 0;
+    const bool drops_privs_only = (want & ~cur) == 0 && (cur & ~want) != 0 &&
+                                  (cur & ~want & ~(S_ISUID | S_ISGID)) == 0;
     if (!root && !owner && !drops_privs_only) {
       return Err(Code::kPermission, "only the owner may chmod");
     }
