@@ -112,7 +112,13 @@ rm "$MNT/huge"
 
 # The differential test: seeded sequences of 10,000 mixed operations on
 # tessera and on the reference side by side (TESSERA_FSDIFF_SEEDS to choose).
-for seed in ${TESSERA_FSDIFF_SEEDS:-1 2 3}; do
+# tmpfs lacks FALLOC_FL_ZERO_RANGE, which the operations use: ext4 only.
+seeds=${TESSERA_FSDIFF_SEEDS:-1 2 3}
+if [ "$ref_fs" != ext4 ]; then
+  echo "differential: skipped (needs an ext4 reference)"
+  seeds=
+fi
+for seed in $seeds; do
   mkdir "$MNT/diff$seed" "$REF/diff$seed"
   out=$("$FSDIFF" "$seed" 10000 "$MNT/diff$seed" "$REF/diff$seed") || {
     echo "$out" >&2
