@@ -126,7 +126,7 @@ TEST_F(CompactTest, AFailedReadLeavesNoBlockBehind) {
   ChunkReader fresh(*store_, kLayout, &cold);
   auto merged = WriteCompacted(fresh, *store_, kLayout, records_, 55);
   ASSERT_FALSE(merged.has_value());
-  EXPECT_EQ(merged.error().code(), Code::kIO);
+  EXPECT_EQ(merged.error().code(), Code::kNotFound);  // a missing block, named
   EXPECT_EQ(ObjectsOf(55), 0u);
 }
 

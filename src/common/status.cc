@@ -62,6 +62,7 @@ int Status::ToErrno() const {
     case Code::kQuota: return EDQUOT;
     case Code::kInterrupted: return EINTR;
     case Code::kWouldBlock: return EAGAIN;
+    case Code::kNoAddress: return ENXIO;
   }
   return EIO;
 }

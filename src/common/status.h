@@ -42,6 +42,7 @@ enum class Code : int {
   kQuota,         // EDQUOT
   kInterrupted,   // EINTR
   kWouldBlock,    // EAGAIN: a lock is held by another owner
+  kNoAddress,     // ENXIO (lseek: no data or hole past the offset)
 };
 
 class [[nodiscard]] Status {

@@ -28,6 +28,7 @@ meta::Context Ctx(fuse_req_t req) {
   ctx.uid = c->uid;
   ctx.gid = c->gid;
   ctx.pid = c->pid;
+  ctx.umask = c->umask;  // set on create, mknod and mkdir: meta applies it (see Init)
   if (c->uid != 0) {
     gid_t groups[64];
     int n = fuse_req_getgroups(req, 64, groups);
@@ -295,6 +296,21 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_
                                     static_cast<uint64_t>(len)));
 }
 
+void Lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
+  auto r = V(req).Lseek(fi->fh, static_cast<uint64_t>(off), whence);
+  if (!r.has_value()) return ReplyErr(req, r.error());
+  fuse_reply_lseek(req, static_cast<off_t>(*r));
+}
+
+void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
+                   off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+  if (flags != 0) return (void)fuse_reply_err(req, EINVAL);
+  auto r = V(req).CopyFileRange(fi_in->fh, static_cast<uint64_t>(off_in), fi_out->fh,
+                                static_cast<uint64_t>(off_out), len);
+  if (!r.has_value()) return ReplyErr(req, r.error());
+  fuse_reply_write(req, static_cast<size_t>(*r));
+}
+
 // --- Locks: kept in meta, so that they hold across mounts ---
 
 meta::LockRange ToRange(const struct flock* lk) {
@@ -332,6 +348,12 @@ void Flock(fuse_req_t req, fuse_ino_t, fuse_file_info* fi, int op) {
 void Init(void*, fuse_conn_info* conn) {
   // flock and fcntl locks go to meta (Flock, GetLk, SetLk above).
   conn->want |= FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS;
+  // POSIX ACLs: the kernel enforces them (with default_permissions) and asks
+  // for system.posix_acl_* through getxattr; meta keeps them in step with the
+  // mode and inherits default ACLs, so the kernel must leave the umask to it.
+  if (conn->capable & FUSE_CAP_POSIX_ACL) {
+    conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+  }
   conn->max_background = 64;
   // 1 MiB writes (and reads where the kernel allows) instead of 128 KiB.
   conn->max_write = 1u << 20;
@@ -406,6 +428,8 @@ const fuse_lowlevel_ops& Ops() {
     o.listxattr = Timed<ListXattr, kOther>::Call;
     o.removexattr = Timed<RemoveXattr, kOther>::Call;
     o.fallocate = Timed<Fallocate, kOther>::Call;
+    o.lseek = Timed<Lseek, kOther>::Call;
+    o.copy_file_range = Timed<CopyFileRange, kOther>::Call;
     o.getlk = Timed<GetLk, kOther>::Call;
     o.setlk = Timed<SetLk, kOther>::Call;
     o.flock = Timed<Flock, kOther>::Call;

@@ -258,8 +258,12 @@ class MetaImpl final : public Meta {
   }
 
   Status Access(const Context& ctx, Ino ino, int mask) override {
-    ASSIGN_OR_RETURN(Attr attr, GetAttr(ino));
-    return CheckAccess(ctx, attr, mask);
+    auto ok = Read<bool>([&](kv::Txn& txn) -> Result<bool> {
+      ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
+      RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, attr, mask));
+      return true;
+    });
+    return ok.has_value() ? Status::Ok() : ok.error();
   }
 
   Result<Entry> Mknod(const Context& ctx, Ino parent, std::string_view name, uint32_t mode,
@@ -357,7 +361,6 @@ class MetaImpl final : public Meta {
   // --- Files ---
 
   Result<Attr> Open(const Context& ctx, Ino ino, int flags) override {
-    ASSIGN_OR_RETURN(Attr attr, GetAttr(ino));
     int mask = 0;
     switch (flags & O_ACCMODE) {
       case O_RDONLY: mask = R_OK; break;
@@ -365,10 +368,14 @@ class MetaImpl final : public Meta {
       default: mask = R_OK | W_OK; break;
     }
     if (flags & O_TRUNC) mask |= W_OK;
-    if (attr.IsDir() && (mask & W_OK)) {
-      return Err(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
-    }
-    RETURN_IF_ERROR(CheckAccess(ctx, attr, mask));
+    ASSIGN_OR_RETURN(Attr attr, Read<Attr>([&](kv::Txn& txn) -> Result<Attr> {
+      ASSIGN_OR_RETURN(Attr a, LoadAttr(txn, ino));
+      if (a.IsDir() && (mask & W_OK)) {
+        return Err(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
+      }
+      RETURN_IF_ERROR(CheckAccess(txn, ctx, ino, a, mask));
+      return a;
+    }));
     std::lock_guard lock(mu_);
     ++open_[ino];
     return attr;
@@ -416,6 +423,18 @@ class MetaImpl final : public Meta {
 
   Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t index) override {
     return Read<std::vector<Slice>>([&](kv::Txn& txn) { return DoReadChunk(txn, ino, index); });
+  }
+
+  Result<std::vector<uint32_t>> ChunkIndexes(Ino ino, uint32_t first, size_t limit) override {
+    return Read<std::vector<uint32_t>>(
+        [&](kv::Txn& txn) { return DoChunkIndexes(txn, ino, first, limit); });
+  }
+
+  Result<uint64_t> CopyRange(Ino src, uint64_t src_off, Ino dst, uint64_t dst_off,
+                             uint64_t len) override {
+    OpEnv env = Env();
+    return Write<uint64_t>(
+        [&](kv::Txn& txn) { return DoCopyRange(txn, env, src, src_off, dst, dst_off, len); });
   }
 
   Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,

@@ -8,7 +8,9 @@
 // docs/formats.md.
 //
 // Permission checks follow POSIX for the caller in Context (uid 0 bypasses
-// read/write checks as on Linux). meta/ knows nothing of blocks or object
+// read/write checks as on Linux), with POSIX ACLs (acl.h) where the mode bits
+// refuse. Over FUSE the kernel checks first (default_permissions); see
+// docs/posix.md. meta/ knows nothing of blocks or object
 // stores: when data becomes unreachable it hands the freed slices to the
 // SliceFreer callback that the owner (vfs) installs.
 //
@@ -38,6 +40,9 @@ constexpr size_t kMaxName = 255;
 constexpr size_t kMaxSymlink = 4096;
 constexpr size_t kMaxXattrName = 255;
 constexpr size_t kMaxXattrValue = 65536;
+// POSIX ACLs, kept as xattrs in the kernel's binary form (see acl.h).
+constexpr std::string_view kAclAccessXattr = "system.posix_acl_access";
+constexpr std::string_view kAclDefaultXattr = "system.posix_acl_default";
 
 struct Attr {
   uint32_t mode = 0;  // st_mode: file type bits | permission bits (incl. suid/sgid/sticky)
@@ -56,6 +61,10 @@ struct Attr {
   bool operator==(const Attr&) const = default;
 };
 
+// The atime policy (relatime, as Linux mounts by default): a read at `now`
+// moves atime only when atime is not newer than mtime or ctime, or is a day old.
+bool NeedsAtimeUpdate(const Attr& attr, Timespec now);
+
 struct Entry {
   Ino ino = 0;
   Attr attr;
@@ -73,6 +82,9 @@ struct Context {
   uint32_t gid = 0;
   std::vector<uint32_t> gids;  // supplementary groups (may be empty)
   uint32_t pid = 0;
+  // The caller's umask, applied to a new inode's mode unless its parent has a
+  // default ACL (then the ACL rules; see acl.h). 0 when the caller applied it.
+  uint32_t umask = 0;
   bool InGroup(uint32_t g) const;
 };
 
@@ -109,6 +121,10 @@ enum SetAttrMask : uint32_t {
   kSetAtimeNow = 1 << 5,
   kSetMtimeNow = 1 << 6,
   kSetCtime = 1 << 7,
+  // A read's atime update (relatime): no permission check, ctime stays, and
+  // atime moves to now only when it is not newer than mtime or ctime, or is
+  // a day old. Not combined with other bits.
+  kSetAtimeRead = 1 << 8,
 };
 
 struct SetAttrRequest {
@@ -204,7 +220,7 @@ class Meta {
   virtual Result<Attr> SetAttr(const Context& ctx, Ino ino, const SetAttrRequest& req) = 0;
   // access(2): mask of R_OK/W_OK/X_OK.
   virtual Status Access(const Context& ctx, Ino ino, int mask) = 0;
-  // `mode` holds type and permission bits, the umask already applied.
+  // `mode` holds type and permission bits; ctx.umask or the parent's default ACL applies.
   virtual Result<Entry> Mknod(const Context& ctx, Ino parent, std::string_view name, uint32_t mode,
                               uint32_t rdev) = 0;
   virtual Result<Entry> Mkdir(const Context& ctx, Ino parent, std::string_view name,
@@ -246,7 +262,8 @@ class Meta {
   // The records of chunk `index`, in write order (empty when none).
   virtual Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t index) = 0;
   // Appends a slice record to chunk `index`; extends the length to cover it,
-  // sets mtime/ctime to `mtime`, clears suid/sgid as a write by non-root does.
+  // sets mtime/ctime to `mtime`. suid/sgid stay: whoever knows the writer
+  // drops them (the kernel does, with a chmod, for a non-root writer).
   // `records`, when given, is set to how many records the chunk then holds
   // (what a caller needs to decide on compaction, at no extra cost).
   virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,
@@ -268,6 +285,19 @@ class Meta {
   // other files (K keys) keep their blocks.
   virtual Status CompactChunk(Ino ino, uint32_t index, const std::vector<Slice>& old,
                               const Slice& compacted) = 0;
+
+  // The indexes of the chunks of `ino`, from `first` on, that hold records
+  // (ascending; at most `limit`, 0: all).
+  virtual Result<std::vector<uint32_t>> ChunkIndexes(Ino ino, uint32_t first, size_t limit) = 0;
+  // copy_file_range by sharing slices: makes bytes [dst_off, dst_off + n) of
+  // `dst` read as bytes [src_off, src_off + n) of `src` read now, where n is
+  // `len` cut at the end of `src` and at the next chunk boundary of either
+  // file, in one transaction: the source's records are appended to the
+  // destination chunk (over a hole record) and their slices' reference
+  // counts raised; no data moves. Extends `dst` and sets its mtime/ctime.
+  // Returns n (0 when src_off is at or past the end of `src`).
+  virtual Result<uint64_t> CopyRange(Ino src, uint64_t src_off, Ino dst, uint64_t dst_off,
+                                     uint64_t len) = 0;
 
   // Makes every committed change survive power loss (see kv::Engine::Sync).
   virtual Status Sync() = 0;

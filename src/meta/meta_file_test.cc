@@ -7,6 +7,7 @@
 #include <set>
 
 #include "meta/meta_test_util.h"
+#include "meta/ops.h"
 
 namespace tessera::meta {
 namespace {
@@ -174,7 +175,7 @@ TEST_P(FileTest, WriteSliceExtendsAndReadsBack) {
   Attr attr = AttrOf(f);
   EXPECT_EQ(attr.length, 2 * (64ull << 20) + 15);
   EXPECT_EQ(attr.mtime, clock_.Now());
-  EXPECT_EQ(attr.mode & (S_ISUID | S_ISGID), 0u);
+  EXPECT_EQ(attr.mode & 07777, 06775u);  // root's write: suid/sgid stay, as on ext4
   auto chunk = meta_->ReadChunk(f, 0);
   ASSERT_TRUE(chunk.has_value());
   ASSERT_EQ(chunk->size(), 2u);
@@ -393,6 +394,69 @@ TEST_P(FileTest, SharedSliceIsFreedOnlyAtLastReference) {
   ASSERT_OK(meta_->Unlink(root_, kRootIno, "g"));
   EXPECT_EQ(*meta_->CleanupDeletedFiles(), 1u);
   EXPECT_EQ(Freed(), (FreedList{{id, 100}}));
+}
+
+TEST_P(FileTest, CopyRangeSharesSlices) {
+  constexpr uint64_t kChunk = 64ull << 20;
+  Ino f = MkFile(kRootIno, "f");
+  Ino g = MkFile(kRootIno, "g");
+  uint64_t a = Write(f, 0, 0, 1000);
+  uint64_t b = Write(f, 0, 500, 1000);  // overlaps a: later wins
+  Write(g, 0, 0, 4000);                 // g's old data under the copy
+  clock_.Advance(1'000'000'000);
+  // Bytes [100, 1500) of f to g at the end of g's chunk 0: cut at that boundary.
+  auto n = meta_->CopyRange(f, 100, g, kChunk - 300, 1400);
+  ASSERT_TRUE(n.has_value()) << n.error().ToString();
+  EXPECT_EQ(*n, 300u);
+  auto rest = meta_->CopyRange(f, 400, g, kChunk, 1100);
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_EQ(*rest, 1100u);
+  Attr ga = AttrOf(g);
+  EXPECT_EQ(ga.length, kChunk + 1100);
+  EXPECT_EQ(ga.mtime, clock_.Now());
+  // Chunk 0 of g: its own slice, then a hole over the piece, then a's part.
+  auto c0 = *meta_->ReadChunk(g, 0);
+  ASSERT_EQ(c0.size(), 3u);
+  EXPECT_EQ(c0[1], (Slice{.pos = kChunk - 300, .id = 0, .size = 0, .off = 0, .len = 300}));
+  EXPECT_EQ(c0[2], (Slice{.pos = kChunk - 300, .id = a, .size = 1000, .off = 100, .len = 300}));
+  auto c1 = *meta_->ReadChunk(g, 1);
+  ASSERT_EQ(c1.size(), 3u);  // hole, a [400, 1000), b [500, 1500) over it
+  EXPECT_EQ(c1[1], (Slice{.pos = 0, .id = a, .size = 1000, .off = 400, .len = 600}));
+  EXPECT_EQ(c1[2], (Slice{.pos = 100, .id = b, .size = 1000, .off = 0, .len = 1000}));
+  // a is named by three records now, b by two.
+  EXPECT_EQ(GetLE64(RawGet(keys::SliceRef(a, 1000))->data()), 3u);
+  EXPECT_EQ(GetLE64(RawGet(keys::SliceRef(b, 1000))->data()), 2u);
+  // Past the end of the source: nothing.
+  EXPECT_EQ(*meta_->CopyRange(f, 1500, g, 0, 10), 0u);
+  // The slices are freed only when both files are gone.
+  ASSERT_OK(meta_->Unlink(root_, kRootIno, "f"));
+  EXPECT_EQ(*meta_->CleanupDeletedFiles(), 1u);
+  EXPECT_TRUE(Freed().empty());
+  ASSERT_OK(meta_->Unlink(root_, kRootIno, "g"));
+  EXPECT_EQ(*meta_->CleanupDeletedFiles(), 1u);
+  EXPECT_EQ(Freed().size(), 3u);
+  EXPECT_FALSE(RawGet(keys::SliceRef(a, 1000)).has_value());
+}
+
+TEST_P(FileTest, CopyRangeOfAFragmentedChunkIsCut) {
+  Ino f = MkFile(kRootIno, "f");
+  Ino g = MkFile(kRootIno, "g");
+  for (uint32_t i = 0; i < 200; ++i) Write(f, 0, i * 8192, 8192);  // 200 slices
+  auto n = meta_->CopyRange(f, 0, g, 0, 200 * 8192);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_LT(*n, 200u * 8192);
+  EXPECT_GT(*n, 0u);
+  EXPECT_LE((meta_->ReadChunk(g, 0)->size() - 1), kCopySharedSlices);
+}
+
+TEST_P(FileTest, ChunkIndexesListsChunksWithRecords) {
+  Ino f = MkFile(kRootIno, "f");
+  Write(f, 0, 0, 10);
+  Write(f, 7, 0, 10);
+  Write(f, 300, 0, 10);
+  EXPECT_EQ(*meta_->ChunkIndexes(f, 0, 0), (std::vector<uint32_t>{0, 7, 300}));
+  EXPECT_EQ(*meta_->ChunkIndexes(f, 1, 0), (std::vector<uint32_t>{7, 300}));
+  EXPECT_EQ(*meta_->ChunkIndexes(f, 1, 1), (std::vector<uint32_t>{7}));
 }
 
 // --- Sessions ---

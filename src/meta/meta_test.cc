@@ -420,6 +420,37 @@ TEST_P(NamespaceTest, Chmod) {
   EXPECT_EQ(a->mode, static_cast<uint32_t>(S_IFREG | 02755));
 }
 
+TEST_P(NamespaceTest, NonOwnerMayOnlyDropPrivileges) {
+  Context owner = User(1000, 1000);
+  Ino f = MkFile(kRootIno, "f", 06777, &owner);
+  ASSERT_OK(meta_->SetAttr(root_, f, Req(kSetMode, 06777)));
+  Context writer = User(2000, 2000);
+  EXPECT_CODE(meta_->SetAttr(writer, f, Req(kSetMode, 06775)), Code::kPermission);
+  EXPECT_CODE(meta_->SetAttr(writer, f, Req(kSetMode, 07777)), Code::kPermission);
+  EXPECT_CODE(meta_->SetAttr(writer, f, Req(kSetMode, 06777)), Code::kPermission);  // no-op
+  auto a = meta_->SetAttr(writer, f, Req(kSetMode, 0777));  // the kernel's kill-suid
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->mode, static_cast<uint32_t>(S_IFREG | 0777));
+}
+
+TEST_P(NamespaceTest, ReadMovesAtimeOnlyWhenStale) {
+  Ino f = MkFile(kRootIno, "f", 0644);
+  Attr before = AttrOf(f);
+  clock_.Advance(1'000'000'000);
+  // atime == mtime: the first read moves it, ctime stays; anyone may cause it.
+  auto a = meta_->SetAttr(User(2000, 2000), f, Req(kSetAtimeRead, 0));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->atime, clock_.Now());
+  EXPECT_EQ(a->ctime, before.ctime);
+  EXPECT_EQ(a->mtime, before.mtime);
+  clock_.Advance(1'000'000'000);
+  a = meta_->SetAttr(root_, f, Req(kSetAtimeRead, 0));  // atime is newer: stays
+  EXPECT_EQ(a->atime.sec + 1, clock_.Now().sec);
+  clock_.Advance(24ll * 3600 * 1'000'000'000);
+  a = meta_->SetAttr(root_, f, Req(kSetAtimeRead, 0));  // a day old: moves
+  EXPECT_EQ(a->atime, clock_.Now());
+}
+
 TEST_P(NamespaceTest, Chown) {
   Context owner = User(1000, 1000, {1001});
   Ino f = MkFile(kRootIno, "f", 0644, &owner);
@@ -521,7 +552,7 @@ TEST_P(NamespaceTest, XattrFlags) {
 TEST_P(NamespaceTest, XattrLimitsAndPermissions) {
   Context owner = User(1000, 1000);
   Ino f = MkFile(kRootIno, "f", 0600, &owner);
-  EXPECT_CODE(meta_->SetXattr(owner, f, "", "v", 0), Code::kInvalid);
+  EXPECT_CODE(meta_->SetXattr(owner, f, "", "v", 0), Code::kRange);
   EXPECT_CODE(meta_->SetXattr(owner, f, std::string(256, 'n'), "v", 0), Code::kRange);
   EXPECT_CODE(meta_->SetXattr(owner, f, "user.big", std::string(65537, 'v'), 0), Code::kTooBig);
   ASSERT_OK(meta_->SetXattr(owner, f, "user.max", std::string(65536, 'v'), 0));
@@ -532,6 +563,64 @@ TEST_P(NamespaceTest, XattrLimitsAndPermissions) {
   EXPECT_CODE(meta_->RemoveXattr(other, f, "user.max"), Code::kAccess);
   ASSERT_OK(meta_->Unlink(owner, kRootIno, "f"));
   EXPECT_TRUE(RawScan(keys::XattrPrefix(f)).empty());
+}
+
+TEST_P(NamespaceTest, XattrNamespaces) {
+  Ino f = MkFile(kRootIno, "f", 0644);
+  EXPECT_CODE(meta_->SetXattr(root_, f, "bogus.a", "v", 0), Code::kNotSupported);
+  EXPECT_CODE(meta_->SetXattr(root_, f, "system.other", "v", 0), Code::kNotSupported);
+  EXPECT_CODE(meta_->GetXattr(root_, f, "bogus.a"), Code::kNotSupported);
+  EXPECT_CODE(meta_->SetXattr(root_, f, "user.", "v", 0), Code::kInvalid);
+  ASSERT_OK(meta_->SetXattr(root_, f, "trusted.t", "v", 0));
+  ASSERT_OK(meta_->SetXattr(root_, f, "security.s", "v", 0));
+  ASSERT_OK(meta_->SetXattr(root_, f, "user.u", "v", 0));
+  EXPECT_EQ(*meta_->ListXattr(root_, f),
+            (std::vector<std::string>{"security.s", "trusted.t", "user.u"}));
+  // trusted.* is listed for root only.
+  EXPECT_EQ(*meta_->ListXattr(User(1000, 1000), f),
+            (std::vector<std::string>{"security.s", "user.u"}));
+}
+
+TEST_P(NamespaceTest, AclsFollowTheMode) {
+  // {version 2} user::rw- user:1001:r-- group::--- mask::r-x other::---
+  const std::string acl("\x02\0\0\0"
+                        "\x01\0\x06\0\xff\xff\xff\xff" "\x02\0\x04\0\xe9\x03\0\0"
+                        "\x04\0\0\0\xff\xff\xff\xff" "\x10\0\x05\0\xff\xff\xff\xff"
+                        "\x20\0\0\0\xff\xff\xff\xff", 44);
+  Ino f = MkFile(kRootIno, "f", 0600);
+  EXPECT_CODE(meta_->SetXattr(User(1001, 1), f, kAclAccessXattr, acl, 0), Code::kPermission);
+  ASSERT_OK(meta_->SetXattr(root_, f, kAclAccessXattr, acl, 0));
+  EXPECT_EQ(AttrOf(f).mode, static_cast<uint32_t>(S_IFREG | 0650));
+  // The named user may read through the ACL although the mode says "other: none".
+  ASSERT_OK(meta_->Open(User(1001, 1), f, O_RDONLY));
+  ASSERT_OK(meta_->Close(f));
+  EXPECT_CODE(meta_->Open(User(1001, 1), f, O_WRONLY), Code::kAccess);
+  EXPECT_CODE(meta_->Open(User(1002, 1), f, O_RDONLY), Code::kAccess);
+  // chmod rewrites the mask.
+  ASSERT_OK(meta_->SetAttr(root_, f, Req(kSetMode, 0600)));
+  EXPECT_EQ(meta_->GetXattr(root_, f, kAclAccessXattr)->at(30), '\0');
+  // A default ACL is inherited, masked by the mode; the umask is not applied.
+  Ino d = MkDir(kRootIno, "d");
+  EXPECT_CODE(meta_->SetXattr(root_, f, kAclDefaultXattr, acl, 0), Code::kAccess);
+  ASSERT_OK(meta_->SetXattr(root_, d, kAclDefaultXattr, acl, 0));
+  Context masked = root_;
+  masked.umask = 077;
+  auto child = meta_->Mknod(masked, d, "c", S_IFREG | 0644, 0);
+  ASSERT_TRUE(child.has_value());
+  EXPECT_EQ(child->attr.mode, static_cast<uint32_t>(S_IFREG | 0640));
+  EXPECT_TRUE(meta_->GetXattr(root_, child->ino, kAclAccessXattr).has_value());
+  auto sub = meta_->Mkdir(masked, d, "s", 0755);
+  ASSERT_TRUE(sub.has_value());
+  EXPECT_EQ(*meta_->GetXattr(root_, sub->ino, kAclDefaultXattr), acl);
+  // Without one, the umask is.
+  auto plain = meta_->Mknod(masked, kRootIno, "p", S_IFREG | 0666, 0);
+  EXPECT_EQ(plain->attr.mode, static_cast<uint32_t>(S_IFREG | 0600));
+  // An ACL that says no more than a mode is not kept.
+  const std::string minimal("\x02\0\0\0" "\x01\0\x07\0\xff\xff\xff\xff"
+                            "\x04\0\x05\0\xff\xff\xff\xff" "\x20\0\x01\0\xff\xff\xff\xff", 28);
+  ASSERT_OK(meta_->SetXattr(root_, f, kAclAccessXattr, minimal, 0));
+  EXPECT_EQ(AttrOf(f).mode, static_cast<uint32_t>(S_IFREG | 0751));
+  EXPECT_CODE(meta_->GetXattr(root_, f, kAclAccessXattr), Code::kNoData);
 }
 
 // --- Concurrency ---

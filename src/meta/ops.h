@@ -41,6 +41,8 @@ struct OpEnv {
 // --- permission.cc ---
 // POSIX access check of mask (R_OK|W_OK|X_OK) on `attr` for `ctx`: kAccess.
 Status CheckAccess(const Context& ctx, const Attr& attr, int mask);
+// The same, and where the mode bits refuse, the inode's access ACL may grant.
+Status CheckAccess(kv::Txn& txn, const Context& ctx, Ino ino, const Attr& attr, int mask);
 // The sticky-directory rule for removing or renaming `child` out of `dir`: kPermission.
 Status CheckSticky(const Context& ctx, const Attr& dir, const Attr& child);
 bool IsOwnerOrRoot(const Context& ctx, const Attr& attr);
@@ -119,6 +121,13 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
 Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
                     Timespec mtime, uint32_t* records);
 Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
+Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first, size_t limit);
+// See Meta::CopyRange. A slice's reference count (K key, absent: 1) is the
+// number of chunk records that name it, so each shared record adds one. A
+// piece shares at most kCopySharedSlices slices (it is shortened to fit).
+inline constexpr size_t kCopySharedSlices = 64;
+Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t src_off, Ino dst,
+                             uint64_t dst_off, uint64_t len);
 // Frees a batch of the chunks of one queued deleted file — at most
 // kCleanupChunks chunks, and no more chunks once kCleanupSlices slices are
 // taken — and its D key with the last batch; `done` says whether that was it.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include "meta/keys.h"
 #include "meta/ops.h"
@@ -18,12 +19,12 @@ namespace {
 
 constexpr uint64_t kMaxFileSize = 1ull << 57;
 
-Status CheckWritableFile(const Context& ctx, const Attr& attr, Ino ino) {
+Status CheckWritableFile(kv::Txn& txn, const Context& ctx, const Attr& attr, Ino ino) {
   if (attr.IsDir()) return Status(Code::kIsDir, "inode " + std::to_string(ino) + " is a directory");
   if (!attr.IsFile()) {
     return Status(Code::kInvalid, "inode " + std::to_string(ino) + " is not a regular file");
   }
-  return CheckAccess(ctx, attr, W_OK);
+  return CheckAccess(txn, ctx, ino, attr, W_OK);
 }
 
 // Appends hole records over [begin, end) of the file, one per chunk touched.
@@ -74,7 +75,7 @@ Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino 
   freed->clear();
   if (length > kMaxFileSize) return Err(Code::kTooBig, "length past the maximum file size");
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckWritableFile(ctx, attr, ino));
+  RETURN_IF_ERROR(CheckWritableFile(txn, ctx, attr, ino));
   uint64_t old = attr.length;
   if (length < old) {
     uint64_t boundary = length / kChunkSize;
@@ -108,7 +109,7 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
   }
   uint64_t end = offset + length;
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
-  RETURN_IF_ERROR(CheckWritableFile(ctx, attr, ino));
+  RETURN_IF_ERROR(CheckWritableFile(txn, ctx, attr, ino));
   if (punch || zero) {
     // Past the current length the file reads as zeros already.
     uint64_t stop = std::min(end, attr.length);
@@ -131,8 +132,6 @@ Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, con
   uint64_t end = static_cast<uint64_t>(index) * kChunkSize + slice.pos + slice.len;
   if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
   attr.mtime = attr.ctime = mtime;
-  attr.mode &= ~S_ISUID;
-  if (attr.mode & S_IXGRP) attr.mode &= ~S_ISGID;
   return StoreAttr(txn, ino, attr);
 }
 
@@ -147,6 +146,90 @@ Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index) {
                                    " bytes is not a whole number of slice records");
   }
   return slices;
+}
+
+Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first, size_t limit) {
+  std::string prefix = keys::ChunkPrefix(ino);
+  ASSIGN_OR_RETURN(auto kvs, txn.Scan(keys::Chunk(ino, first), kv::PrefixEnd(prefix), limit));
+  std::vector<uint32_t> out;
+  out.reserve(kvs.size());
+  for (const auto& kv : kvs) {
+    auto index = keys::ParseChunkIndex(kv.first);
+    if (!index) return Err(Code::kCorrupt, "malformed chunk key");
+    out.push_back(*index);
+  }
+  return out;
+}
+
+Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t src_off, Ino dst,
+                             uint64_t dst_off, uint64_t len) {
+  ASSIGN_OR_RETURN(Attr sattr, LoadAttr(txn, src));
+  ASSIGN_OR_RETURN(Attr dattr, LoadAttr(txn, dst));
+  for (const Attr* a : {&sattr, &dattr}) {
+    if (a->IsDir()) return Err(Code::kIsDir, "copy_file_range of a directory");
+    if (!a->IsFile()) return Err(Code::kInvalid, "copy_file_range of a non-regular file");
+  }
+  if (src_off >= sattr.length || len == 0) return uint64_t{0};
+  // One piece: inside one chunk of each file.
+  uint64_t n = std::min({len, sattr.length - src_off, kChunkSize - src_off % kChunkSize,
+                         kChunkSize - dst_off % kChunkSize});
+  if (dst_off > kMaxFileSize || n > kMaxFileSize - dst_off) {
+    return Err(Code::kTooBig, "copy past the maximum file size");
+  }
+  const uint32_t s = static_cast<uint32_t>(src_off % kChunkSize);
+  const uint32_t d = static_cast<uint32_t>(dst_off % kChunkSize);
+  const uint32_t dst_index = static_cast<uint32_t>(dst_off / kChunkSize);
+  ASSIGN_OR_RETURN(auto records,
+                   DoReadChunk(txn, src, static_cast<uint32_t>(src_off / kChunkSize)));
+  // A hole first, so that what the source does not cover reads as zeros;
+  // then the source's records in their order, clipped and shifted: later
+  // records still win where they overlap, exactly as in the source.
+  // A piece that shares many slices is halved until it shares few: each
+  // shared slice is a key written in this transaction, and engines bound
+  // how many one may write (etcd: 128 operations).
+  std::string appended;
+  std::map<std::pair<uint64_t, uint32_t>, int64_t> added;  // slice -> new records
+  for (;;) {
+    appended.clear();
+    added.clear();
+    Slice hole;
+    hole.pos = d;
+    hole.len = static_cast<uint32_t>(n);
+    AppendSliceRecord(&appended, hole);
+    const uint64_t end = s + n;
+    for (const Slice& r : records) {
+      uint64_t from = std::max<uint64_t>(r.pos, s);
+      uint64_t to = std::min<uint64_t>(uint64_t{r.pos} + r.len, end);
+      if (from >= to) continue;
+      Slice piece = r;
+      piece.pos = static_cast<uint32_t>(d + (from - s));
+      piece.off = static_cast<uint32_t>(r.off + (from - r.pos));
+      piece.len = static_cast<uint32_t>(to - from);
+      AppendSliceRecord(&appended, piece);
+      if (piece.id != 0) ++added[{piece.id, piece.size}];
+    }
+    if (added.size() <= kCopySharedSlices || n <= 4096) break;
+    n /= 2;
+  }
+  std::string chunk_key = keys::Chunk(dst, dst_index);
+  ASSIGN_OR_RETURN(auto chunk, txn.Get(chunk_key));
+  RETURN_IF_ERROR(txn.Set(chunk_key, (chunk ? *chunk : std::string()) + appended));
+  for (const auto& [slice, count] : added) {
+    std::string key = keys::SliceRef(slice.first, slice.second);
+    ASSIGN_OR_RETURN(auto v, txn.Get(key));
+    int64_t refs = 1;
+    if (v) {
+      if (v->size() != 8) return Err(Code::kCorrupt, "slice reference count malformed");
+      refs = static_cast<int64_t>(GetLE64(v->data()));
+    }
+    std::string value;
+    PutLE64(&value, static_cast<uint64_t>(refs + count));
+    RETURN_IF_ERROR(txn.Set(key, value));
+  }
+  if (dst_off + n > dattr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &dattr, dst_off + n));
+  dattr.mtime = dattr.ctime = env.now;
+  RETURN_IF_ERROR(StoreAttr(txn, dst, dattr));
+  return n;
 }
 
 Status DoCleanupFile(kv::Txn& txn, std::string_view del_key, Ino ino, std::vector<Slice>* freed,

@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "meta/acl.h"
 #include "meta/keys.h"
 #include "meta/ops.h"
 #include "meta/records.h"
@@ -40,14 +41,14 @@ Result<Attr> PrepareNewEntry(kv::Txn& txn, const Context& ctx, Ino parent,
                              std::string_view name) {
   RETURN_IF_ERROR(CheckName(name));
   ASSIGN_OR_RETURN(Attr pattr, LoadParentDir(txn, parent));
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, X_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, X_OK));
   if (name == "." || name == "..") return Err(Code::kExists, "\"" + std::string(name) + "\"");
   ASSIGN_OR_RETURN(auto existing, txn.Get(keys::Dentry(parent, name)));
   if (existing) {
     return Err(Code::kExists,
                "\"" + std::string(name) + "\" exists in directory " + std::to_string(parent));
   }
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, W_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, W_OK));
   return pattr;
 }
 
@@ -59,7 +60,7 @@ Result<Entry> DoLookup(kv::Txn& txn, const Context& ctx, Ino parent, std::string
   if (!pattr.IsDir()) {
     return Err(Code::kNotDir, "inode " + std::to_string(parent) + " is not a directory");
   }
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, X_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, X_OK));
   Ino ino = 0;
   if (name == ".") {
     return Entry{parent, pattr};
@@ -92,6 +93,19 @@ Result<Entry> DoCreate(kv::Txn& txn, const Context& ctx, const OpEnv& env,
     attr.gid = pattr.gid;
     if (dir) attr.mode |= S_ISGID;
   }
+  // The parent's default ACL, or else the umask, shapes the permission bits.
+  std::string access_acl, default_acl;
+  if (!S_ISLNK(req.mode)) {
+    ASSIGN_OR_RETURN(auto def, txn.Get(keys::Xattr(req.parent, kAclDefaultXattr)));
+    if (def) {
+      ASSIGN_OR_RETURN(Acl acl, Acl::Decode(*def));
+      acl.CreateMask(&attr.mode);
+      if (!acl.IsMinimal()) access_acl = acl.Encode();
+      if (dir) default_acl = std::move(*def);
+    } else {
+      attr.mode &= ~(ctx.umask & 0777);
+    }
+  }
   attr.atime = attr.mtime = attr.ctime = env.now;
   attr.nlink = dir ? 2 : 1;
   attr.rdev = req.rdev;
@@ -113,6 +127,10 @@ Result<Entry> DoCreate(kv::Txn& txn, const Context& ctx, const OpEnv& env,
   RETURN_IF_ERROR(StoreAttr(txn, ino, attr));
   RETURN_IF_ERROR(txn.Set(keys::Dentry(req.parent, req.name), EncodeDentry(attr.mode, ino)));
   if (S_ISLNK(req.mode)) RETURN_IF_ERROR(txn.Set(keys::Symlink(ino), req.target));
+  if (!access_acl.empty()) RETURN_IF_ERROR(txn.Set(keys::Xattr(ino, kAclAccessXattr), access_acl));
+  if (!default_acl.empty()) {
+    RETURN_IF_ERROR(txn.Set(keys::Xattr(ino, kAclDefaultXattr), default_acl));
+  }
   return Entry{ino, attr};
 }
 
@@ -141,13 +159,13 @@ Status DoUnlink(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   *ino = 0;
   RETURN_IF_ERROR(CheckName(name));
   ASSIGN_OR_RETURN(Attr pattr, LoadParentDir(txn, parent));
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, X_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, X_OK));
   if (name == "." || name == "..") {
     return Status(Code::kIsDir, "unlink of \"" + std::string(name) + "\"");
   }
   ASSIGN_OR_RETURN(auto d, LoadDentry(txn, parent, name));
   if (!d) return NoEntry(parent, name);
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, W_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, W_OK));
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, d->ino));
   if (attr.IsDir()) return Status(Code::kIsDir, "\"" + std::string(name) + "\" is a directory");
   RETURN_IF_ERROR(CheckSticky(ctx, pattr, attr));
@@ -164,10 +182,10 @@ Status DoRmdir(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   if (name == ".") return Status(Code::kInvalid, "rmdir of \".\"");
   if (name == "..") return Status(Code::kNotEmpty, "rmdir of \"..\"");
   ASSIGN_OR_RETURN(Attr pattr, LoadParentDir(txn, parent));
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, X_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, X_OK));
   ASSIGN_OR_RETURN(auto d, LoadDentry(txn, parent, name));
   if (!d) return NoEntry(parent, name);
-  RETURN_IF_ERROR(CheckAccess(ctx, pattr, W_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, W_OK));
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, d->ino));
   if (!attr.IsDir()) {
     return Status(Code::kNotDir, "\"" + std::string(name) + "\" is not a directory");

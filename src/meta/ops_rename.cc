@@ -99,10 +99,10 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   AttrTable table(txn);
   ASSIGN_OR_RETURN(Attr* pattr, table.Get(parent));
   ASSIGN_OR_RETURN(Attr* npattr, table.Get(new_parent));
-  for (const Attr* p : {pattr, npattr}) {
+  for (auto [p, p_ino] : {std::pair{pattr, parent}, std::pair{npattr, new_parent}}) {
     if (!p->IsDir()) return Status(Code::kNotDir, "rename: parent is not a directory");
     if (p->nlink == 0) return Status(Code::kNotFound, "rename: parent directory was removed");
-    RETURN_IF_ERROR(CheckAccess(ctx, *p, X_OK));
+    RETURN_IF_ERROR(CheckAccess(txn, ctx, p_ino, *p, X_OK));
   }
   bool found = false;
   ASSIGN_OR_RETURN(DentryValue src, GetEntry(txn, parent, name, &found));
@@ -119,14 +119,14 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   if (!dst_found && (flags & kRenameExchange)) {
     return Status(Code::kNotFound, "rename exchange: no entry \"" + std::string(new_name) + "\"");
   }
-  RETURN_IF_ERROR(CheckAccess(ctx, *pattr, W_OK));
-  RETURN_IF_ERROR(CheckAccess(ctx, *npattr, W_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, *pattr, W_OK));
+  RETURN_IF_ERROR(CheckAccess(txn, ctx, new_parent, *npattr, W_OK));
 
   ASSIGN_OR_RETURN(Attr* sattr, table.Get(src.ino));
   RETURN_IF_ERROR(CheckSticky(ctx, *pattr, *sattr));
   if (sattr->IsDir() && !same_dir) {
     RETURN_IF_ERROR(CheckNotBeneath(txn, new_parent, src.ino));
-    RETURN_IF_ERROR(CheckAccess(ctx, *sattr, W_OK));  // its ".." changes
+    RETURN_IF_ERROR(CheckAccess(txn, ctx, src.ino, *sattr, W_OK));  // its ".." changes
   }
   Attr* dattr = nullptr;
   if (dst_found) {
@@ -137,7 +137,7 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   if (flags & kRenameExchange) {
     if (dattr->IsDir() && !same_dir) {
       RETURN_IF_ERROR(CheckNotBeneath(txn, parent, dst.ino));
-      RETURN_IF_ERROR(CheckAccess(ctx, *dattr, W_OK));
+      RETURN_IF_ERROR(CheckAccess(txn, ctx, dst.ino, *dattr, W_OK));
     }
     RETURN_IF_ERROR(txn.Set(keys::Dentry(parent, name), EncodeDentry(dattr->mode, dst.ino)));
     RETURN_IF_ERROR(

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "meta/acl.h"
+#include "meta/keys.h"
 #include "meta/ops.h"
 
 namespace tessera::meta {
@@ -39,6 +41,21 @@ Status CheckAccess(const Context& ctx, const Attr& attr, int mask) {
     return Status(Code::kAccess, "permission denied for uid " + std::to_string(ctx.uid));
   }
   return Status::Ok();
+}
+
+Status CheckAccess(kv::Txn& txn, const Context& ctx, Ino ino, const Attr& attr, int mask) {
+  Status s = CheckAccess(ctx, attr, mask);
+  // The mode bits refused: an ACL may still grant (as Linux consults it, for
+  // a caller other than the owner, when the group class has any bit).
+  if (s.code() != Code::kAccess || ctx.uid == 0 || ctx.uid == attr.uid ||
+      (attr.mode & S_IRWXG) == 0) {
+    return s;
+  }
+  ASSIGN_OR_RETURN(auto value, txn.Get(keys::Xattr(ino, kAclAccessXattr)));
+  if (!value) return s;
+  ASSIGN_OR_RETURN(Acl acl, Acl::Decode(*value));
+  if (acl.Grants(ctx, attr.uid, attr.gid, static_cast<uint32_t>(mask & 7))) return Status::Ok();
+  return s;
 }
 
 Status CheckSticky(const Context& ctx, const Attr& dir, const Attr& child) {

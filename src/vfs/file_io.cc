@@ -118,6 +118,8 @@ Result<std::pair<Entry, uint64_t>> Vfs::Create(const Context& ctx, Ino parent,
   h->ino = entry.ino;
   h->flags = flags;
   h->readahead = NewReadahead();
+  h->attr = entry.attr;
+  h->atime_done = true;  // just created: atime is now
   h->file = AcquireFile(entry.ino, entry.attr);
   return std::make_pair(entry, AddHandle(std::move(h)));
 }
@@ -129,7 +131,8 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
   h->flags = flags;
   h->readahead = NewReadahead();
   if (attr.IsFile()) {
-    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+    // Linux truncates on O_TRUNC even with O_RDONLY (meta checked write access).
+    if (flags & O_TRUNC) {
       Status s;
       if (auto f = FindFile(ino)) {
         std::lock_guard lock(f->mu);
@@ -145,6 +148,8 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
     }
     h->file = AcquireFile(ino, attr);
   }
+  h->attr = attr;
+  h->atime_done = (flags & O_NOATIME) != 0;
   return AddHandle(std::move(h));
 }
 
@@ -178,6 +183,10 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
   {
     std::lock_guard lock(h->mu);
     window = h->readahead.OnRead(offset, size);
+    if (!h->atime_done) {
+      h->atime_done = true;
+      TouchAtimeLocked(*h);
+    }
   }
   size_t done = 0;
   while (done < size) {
@@ -293,6 +302,20 @@ Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
   return done;
 }
 
+void Vfs::TouchAtimeLocked(Handle& h) {
+  // The attributes seen at open decide whether a transaction is needed at
+  // all; meta applies the rule again against the current ones.
+  if (!meta::NeedsAtimeUpdate(h.attr, SystemClock().Now())) return;
+  meta::SetAttrRequest req;
+  req.mask = meta::kSetAtimeRead;
+  auto r = meta_->SetAttr(Context{}, h.ino, req);
+  if (r.has_value()) {
+    h.attr = *r;
+  } else {
+    TLOG(kDebug) << "atime of inode " << h.ino << " not updated: " << r.error().ToString();
+  }
+}
+
 Status Vfs::Flush(uint64_t fh) {
   ASSIGN_OR_RETURN(auto h, GetHandle(fh));
   if (!h->file) return {};
@@ -328,6 +351,94 @@ Status Vfs::Release(uint64_t fh) {
     Kick();
   }
   return first;
+}
+
+Result<uint64_t> Vfs::Lseek(uint64_t fh, uint64_t offset, int whence) {
+  ASSIGN_OR_RETURN(auto h, GetHandle(fh));
+  if (!h->file) return Err(Code::kInvalid, "not a regular file");
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return Err(Code::kInvalid, "lseek whence");
+  FileState& f = *h->file;
+  std::lock_guard lock(f.mu);
+  RETURN_IF_ERROR(CommitLocked(h->ino, f));
+  const uint64_t length = f.length;
+  if (offset >= length) return Err(Code::kNoAddress, "offset at or past the end of the file");
+  const uint32_t first = static_cast<uint32_t>(offset / kChunkSize);
+  ASSIGN_OR_RETURN(auto indexes, meta_->ChunkIndexes(h->ino, first, 0));
+  auto view_of = [&](uint32_t index) -> Result<std::vector<chunk::Segment>> {
+    ASSIGN_OR_RETURN(const std::vector<Slice>* slices, ChunkLocked(h->ino, f, index));
+    return chunk::BuildView(*slices);
+  };
+  if (whence == SEEK_DATA) {
+    for (uint32_t index : indexes) {
+      const uint64_t base = uint64_t{index} * kChunkSize;
+      if (base >= length) break;
+      ASSIGN_OR_RETURN(auto view, view_of(index));
+      for (const chunk::Segment& seg : view) {
+        if (seg.id == 0 || base + seg.pos + seg.len <= offset) continue;
+        uint64_t at = std::max<uint64_t>(base + seg.pos, offset);
+        if (at >= length) break;
+        return at;
+      }
+    }
+    return Err(Code::kNoAddress, "no data past the offset");
+  }
+  uint64_t pos = offset;
+  size_t next = 0;  // into indexes
+  while (pos < length) {
+    const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
+    while (next < indexes.size() && indexes[next] < index) ++next;
+    if (next == indexes.size() || indexes[next] != index) return pos;  // a chunk with no records
+    ASSIGN_OR_RETURN(auto view, view_of(index));
+    const uint64_t base = uint64_t{index} * kChunkSize;
+    const uint32_t in_chunk = static_cast<uint32_t>(pos - base);
+    auto seg = std::find_if(view.begin(), view.end(), [&](const chunk::Segment& s) {
+      return s.pos <= in_chunk && in_chunk < s.pos + s.len;
+    });
+    if (seg == view.end() || seg->id == 0) return pos;
+    pos = base + seg->pos + seg->len;
+  }
+  return length;
+}
+
+Result<uint64_t> Vfs::CopyFileRange(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
+                                    uint64_t off_out, uint64_t len) {
+  ASSIGN_OR_RETURN(auto in, GetHandle(fh_in));
+  ASSIGN_OR_RETURN(auto out, GetHandle(fh_out));
+  if (!in->file || !out->file) return Err(Code::kInvalid, "not a regular file");
+  if ((out->flags & O_ACCMODE) == O_RDONLY || (out->flags & O_APPEND)) {
+    return Err(Code::kBadHandle, "destination not open for writing at an offset");
+  }
+  len = std::min<uint64_t>(len, 1ull << 30);
+  if (in->ino == out->ino && off_in < off_out + len && off_out < off_in + len) {
+    return Err(Code::kInvalid, "overlapping ranges of one file");
+  }
+  // Both files' pending writes must be in meta before their records are.
+  std::unique_lock<std::mutex> lock_in(in->file->mu, std::defer_lock);
+  std::unique_lock<std::mutex> lock_out(out->file->mu, std::defer_lock);
+  if (in->file == out->file) {
+    lock_in.lock();
+  } else {
+    std::lock(lock_in, lock_out);
+    RETURN_IF_ERROR(CommitLocked(out->ino, *out->file));
+  }
+  RETURN_IF_ERROR(CommitLocked(in->ino, *in->file));
+  uint64_t done = 0;
+  Status failed;
+  while (done < len) {
+    auto n = meta_->CopyRange(in->ino, off_in + done, out->ino, off_out + done, len - done);
+    if (!n.has_value()) {
+      failed = n.error();
+      break;
+    }
+    if (*n == 0) break;
+    done += *n;
+  }
+  if (done > 0) {
+    out->file->length = std::max(out->file->length, off_out + done);
+    out->file->chunks.clear();
+  }
+  if (done == 0 && !failed.ok()) return Err(failed);
+  return done;
 }
 
 Status Vfs::Fallocate(const Context& ctx, uint64_t fh, int mode, uint64_t offset,

@@ -137,8 +137,22 @@ void Vfs::OverlayPending(Ino ino, Attr* attr) {
 }
 
 Result<Attr> Vfs::GetAttr(Ino ino) {
-  ASSIGN_OR_RETURN(Attr attr, meta_->GetAttr(ino));
-  OverlayPending(ino, &attr);
+  auto attr = meta_->GetAttr(ino);
+  if (!attr.has_value()) {
+    // A directory removed while open here: fstat still answers, nlink 0.
+    if (attr.error().code() == Code::kNotFound) {
+      std::lock_guard lock(handles_mu_);
+      for (auto& [fh, h] : handles_) {
+        if (!h->is_dir || h->ino != ino) continue;
+        std::lock_guard hlock(h->mu);
+        Attr gone = h->attr;
+        gone.nlink = 0;
+        return gone;
+      }
+    }
+    return attr;
+  }
+  OverlayPending(ino, &*attr);
   return attr;
 }
 
@@ -215,6 +229,7 @@ Result<uint64_t> Vfs::OpenDir(const Context& ctx, Ino ino) {
   auto h = std::make_shared<Handle>();
   h->ino = ino;
   h->is_dir = true;
+  h->attr = attr;
   return AddHandle(std::move(h));
 }
 
@@ -299,11 +314,6 @@ Status Vfs::SetXattr(const Context& ctx, Ino ino, const std::string& name, std::
     ASSIGN_OR_RETURN(CompactStats stats, CompactFile(ctx, ino));
     (void)stats;
     return {};
-  }
-  // POSIX ACLs must change the mode bits with them; until they are supported
-  // say so, and programs (cp -a, tar) fall back to chmod.
-  if (name.rfind("system.posix_acl_", 0) == 0) {
-    return Err(Code::kNotSupported, "POSIX ACLs are not supported");
   }
   ForgetCapability(ino);
   return meta_->SetXattr(ctx, ino, name, value, flags);

@@ -28,7 +28,7 @@
 // reads the records again and retries once.
 //
 // Thread-safety: a Vfs is safe for concurrent use. Lock order: handles_mu_,
-// then files_mu_, then a FileState's mu, then compact_mu_; no lock is held
+// then a Handle's mu or files_mu_, then a FileState's mu, then compact_mu_; no lock is held
 // across a meta transaction of another inode.
 #pragma once
 
@@ -175,6 +175,15 @@ class Vfs {
   Status Fsync(uint64_t fh);
   Status Release(uint64_t fh);
   Status Fallocate(const Context& ctx, uint64_t fh, int mode, uint64_t offset, uint64_t length);
+  // lseek(2) SEEK_DATA / SEEK_HOLE: holes are what no slice covers, hole
+  // records, and the implicit hole at the end; kNoAddress (ENXIO) at or past
+  // the end of the file, or for SEEK_DATA when only holes follow.
+  Result<uint64_t> Lseek(uint64_t fh, uint64_t offset, int whence);
+  // copy_file_range(2) by sharing slices (meta::CopyRange): no data moves,
+  // whatever the offsets. Copies at most 1 GiB per call; returns the bytes
+  // copied (0 at the end of the source).
+  Result<uint64_t> CopyFileRange(uint64_t fh_in, uint64_t off_in, uint64_t fh_out,
+                                 uint64_t off_out, uint64_t len);
 
   // --- Locks: held in meta, so they exclude owners on other mounts too. An
   // owner is the kernel's lock owner; waiting polls meta until the lock is
@@ -249,6 +258,9 @@ class Vfs {
                       bool* progress);
   // Lets running compactions end and queued ones be skipped (Shutdown).
   void StopCompactions();
+  // A handle's first read: moves atime as the policy says (meta::NeedsAtimeUpdate).
+  // Caller holds h.mu.
+  void TouchAtimeLocked(Handle& h);
   void FreeSlice(uint64_t id, uint32_t size);
   void Kick();
   void Worker();

@@ -40,6 +40,11 @@ struct Vfs::Handle {
   // Directories: the listing snapshot taken at offset 0 (guarded by mu).
   bool loaded = false;
   std::vector<DirItem> items;
+
+  // The attributes at open: a directory removed while open still answers
+  // fstat (with nlink 0); a file's first read applies the atime policy.
+  Attr attr;                 // guarded by mu
+  bool atime_done = false;   // guarded by mu
 };
 
 }  // namespace tessera::vfs

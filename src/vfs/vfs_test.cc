@@ -269,6 +269,95 @@ TEST_F(VfsTest, UnlinkedOpenFileKeepsDataUntilRelease) {
   EXPECT_EQ(Objects(), 0u);
 }
 
+TEST_F(VfsTest, RemovedOpenDirectoryStillAnswersGetAttr) {
+  auto d = vfs_->Mkdir(ctx_, meta::kRootIno, "d", S_IFDIR | 0755);
+  ASSERT_TRUE(d.has_value());
+  auto fh = vfs_->OpenDir(ctx_, d->ino);
+  ASSERT_TRUE(fh.has_value());
+  ASSERT_TRUE(vfs_->Rmdir(ctx_, meta::kRootIno, "d").ok());
+  auto attr = vfs_->GetAttr(d->ino);
+  ASSERT_TRUE(attr.has_value());
+  EXPECT_EQ(attr->nlink, 0u);
+  EXPECT_TRUE(attr->IsDir());
+  ASSERT_TRUE(vfs_->ReleaseDir(*fh).ok());
+  EXPECT_EQ(vfs_->GetAttr(d->ino).error().code(), Code::kNotFound);
+}
+
+TEST_F(VfsTest, FirstReadMovesAtimeUnlessNoatime) {
+  uint64_t fh = CreateFile("f");
+  ASSERT_TRUE(vfs_->Write(fh, 0, "data").has_value());
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto e = vfs_->Lookup(ctx_, meta::kRootIno, "f");
+  ASSERT_TRUE(e.has_value());
+  meta::SetAttrRequest old;
+  old.mask = meta::kSetAtime;
+  old.atime = {1000, 0};
+  ASSERT_TRUE(vfs_->SetAttr(ctx_, e->ino, old, std::nullopt).has_value());
+  auto noatime = vfs_->Open(ctx_, e->ino, O_RDONLY | O_NOATIME);
+  ASSERT_TRUE(noatime.has_value());
+  EXPECT_EQ(ReadAll(*noatime, 4), "data");
+  ASSERT_TRUE(vfs_->Release(*noatime).ok());
+  EXPECT_EQ(vfs_->GetAttr(e->ino)->atime.sec, 1000);
+  auto plain = vfs_->Open(ctx_, e->ino, O_RDONLY);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(ReadAll(*plain, 4), "data");
+  ASSERT_TRUE(vfs_->Release(*plain).ok());
+  auto after = vfs_->GetAttr(e->ino);
+  EXPECT_GT(after->atime.sec, 1000);
+  EXPECT_LT(after->ctime, after->atime);  // an atime update leaves ctime alone
+}
+
+TEST_F(VfsTest, ReadOnlyOpenWithTruncTruncates) {
+  uint64_t fh = CreateFile("f");
+  ASSERT_TRUE(vfs_->Write(fh, 0, "data").has_value());
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto e = vfs_->Lookup(ctx_, meta::kRootIno, "f");
+  auto ro = vfs_->Open(ctx_, e->ino, O_RDONLY | O_TRUNC);
+  ASSERT_TRUE(ro.has_value());
+  EXPECT_EQ(vfs_->GetAttr(e->ino)->length, 0u);
+  ASSERT_TRUE(vfs_->Release(*ro).ok());
+}
+
+TEST_F(VfsTest, SeekDataAndHole) {
+  uint64_t fh = CreateFile("sparse");
+  constexpr uint64_t kChunk = 64ull << 20;
+  ASSERT_TRUE(vfs_->Write(fh, 4096, std::string(4096, 'a')).has_value());
+  ASSERT_TRUE(vfs_->Write(fh, 2 * kChunk + 10, "tail").has_value());  // uncommitted yet
+  EXPECT_EQ(*vfs_->Lseek(fh, 0, SEEK_DATA), 4096u);
+  EXPECT_EQ(*vfs_->Lseek(fh, 0, SEEK_HOLE), 0u);
+  EXPECT_EQ(*vfs_->Lseek(fh, 5000, SEEK_HOLE), 8192u);
+  EXPECT_EQ(*vfs_->Lseek(fh, 8192, SEEK_DATA), 2 * kChunk + 10);
+  EXPECT_EQ(*vfs_->Lseek(fh, 2 * kChunk + 11, SEEK_HOLE), 2 * kChunk + 14);
+  EXPECT_EQ(vfs_->Lseek(fh, 2 * kChunk + 14, SEEK_DATA).error().code(), Code::kNoAddress);
+  // A punched hole inside data.
+  ASSERT_TRUE(vfs_->Fallocate(ctx_, fh, meta::kFallocPunchHole | meta::kFallocKeepSize, 5000,
+                              1000).ok());
+  EXPECT_EQ(*vfs_->Lseek(fh, 4096, SEEK_HOLE), 5000u);
+  EXPECT_EQ(*vfs_->Lseek(fh, 5000, SEEK_DATA), 6000u);
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+}
+
+TEST_F(VfsTest, CopyFileRangeSharesDataWithoutCopying) {
+  uint64_t src = CreateFile("src");
+  std::string data(300 << 10, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + i / 4096);
+  ASSERT_TRUE(vfs_->Write(src, 0, data).has_value());
+  uint64_t dst = CreateFile("dst");
+  ASSERT_TRUE(vfs_->Write(dst, 0, std::string(1000, 'x')).has_value());
+  ASSERT_TRUE(vfs_->Flush(src).ok());
+  ASSERT_TRUE(vfs_->Flush(dst).ok());
+  size_t objects = Objects();
+  auto n = vfs_->CopyFileRange(src, 1000, dst, 10, data.size());
+  ASSERT_TRUE(n.has_value()) << n.error().ToString();
+  EXPECT_EQ(*n, data.size() - 1000);
+  EXPECT_EQ(Objects(), objects);  // no block was written
+  std::string want = std::string(10, 'x') + data.substr(1000);
+  EXPECT_EQ(ReadAll(dst, want.size() + 10), want);
+  EXPECT_EQ(vfs_->CopyFileRange(src, 0, src, 100, 1000).error().code(), Code::kInvalid);
+  ASSERT_TRUE(vfs_->Release(src).ok());
+  ASSERT_TRUE(vfs_->Release(dst).ok());
+}
+
 TEST_F(VfsTest, InfoXattrNamesTheObjects) {
   uint64_t fh = CreateFile("i");
   ASSERT_TRUE(vfs_->Write(fh, 0, std::string(100 << 10, 'q')).has_value());
