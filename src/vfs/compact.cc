@@ -123,11 +123,42 @@ void Vfs::ScheduleCompaction(Ino ino, uint32_t index) {
   });
 }
 
+namespace {
+
+// A background pass rewrites the whole span the records show. Small writes
+// scattered over a big chunk (random 4 KiB writes into a 64 MiB chunk) would
+// make every 20 records cost a 64 MiB rewrite: wait until the rewrite costs
+// at most kMaxAmplification times the bytes the newer records brought, or
+// until the chunk is so fragmented (ten times the threshold) that reads
+// suffer more than the rewrite costs.
+constexpr uint64_t kMaxAmplification = 64;
+
+bool CheapEnough(const std::vector<Slice>& records, size_t threshold) {
+  if (records.size() > 10 * threshold) return true;
+  uint64_t first = UINT64_MAX, last = 0, total = 0, largest = 0;
+  for (const chunk::Segment& seg : chunk::BuildView(records)) {
+    if (seg.id == 0) continue;
+    first = std::min<uint64_t>(first, seg.pos);
+    last = uint64_t{seg.pos} + seg.len;
+  }
+  for (const Slice& r : records) {
+    total += r.len;
+    largest = std::max<uint64_t>(largest, r.len);
+  }
+  if (first == UINT64_MAX) return true;  // only holes: nothing to rewrite
+  return last - first <= kMaxAmplification * (total - largest);
+}
+
+}  // namespace
+
 Status Vfs::CompactChunk(Ino ino, uint32_t index, size_t min_records, CompactStats* stats,
                          bool* progress) {
   *progress = false;
   ASSIGN_OR_RETURN(auto records, meta_->ReadChunk(ino, index));
   if (records.size() <= min_records || !chunk::WorthCompacting(records)) return {};
+  // On demand (min_records 1: tessera compact) always; in the background
+  // only when the rewrite is cheap enough for what it gains.
+  if (min_records > 1 && !CheapEnough(records, min_records)) return {};
   std::vector<Slice> old(
       records.begin(),
       records.begin() + static_cast<ptrdiff_t>(std::min(records.size(), kMaxCompactRecords)));

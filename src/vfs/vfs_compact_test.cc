@@ -240,5 +240,38 @@ TEST_F(VfsCompactTest, WritesDuringCompactionSurvive) {
   ASSERT_TRUE(v.Release(*again).ok());
 }
 
+// Tiny writes scattered over a big slice are not worth rewriting the whole
+// span for every few of them; once they pile up (ten times the threshold)
+// they are.
+TEST_F(VfsCompactTest, BackgroundWaitsUntilTheRewriteIsWorthIt) {
+  Options o;
+  o.compact_threshold = 5;
+  Vfs& v = Mount(o);
+  auto created = v.Create(ctx_, meta::kRootIno, "big", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  uint64_t fh = created->second;
+  model_.assign(4 << 20, 'b');
+  ASSERT_TRUE(v.Write(fh, 0, model_).has_value());
+  ASSERT_TRUE(v.Flush(fh).ok());
+  std::mt19937 rng(9);
+  auto scribble = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      uint64_t off = rng() % (model_.size() - 16);
+      std::string data(16, static_cast<char>('a' + i % 26));
+      ASSERT_TRUE(v.Write(fh, off, data).has_value());
+      model_.replace(off, data.size(), data);
+      ASSERT_TRUE(v.Flush(fh).ok());
+    }
+  };
+  scribble(10);  // 11 records > 5, but 160 bytes do not pay for a 4 MiB rewrite
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Slices(v, ino), 11u);
+  scribble(50);  // now past ten times the threshold
+  ASSERT_TRUE(WaitFor([&] { return Slices(v, ino) < 61u; })) << "never compacted";
+  EXPECT_EQ(ReadAll(v, fh), model_);
+  ASSERT_TRUE(v.Release(fh).ok());
+}
+
 }  // namespace
 }  // namespace tessera::vfs
