@@ -54,13 +54,18 @@ void WalkDir(const std::string& root, const std::string& rel,
 
 }  // namespace
 
-std::string Encode(std::string_view block) {
+std::string EncodeHeader(std::string_view block) {
   std::string out;
-  out.reserve(kHeaderSize + block.size());
+  out.reserve(kHeaderSize);
   out.append(kMagic, 4);
   out.append(4, '\0');
   uint64_t h = XXH3_64bits(block.data(), block.size());
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(h >> (8 * i)));
+  return out;
+}
+
+std::string Encode(std::string_view block) {
+  std::string out = EncodeHeader(block);
   out.append(block);
   return out;
 }
@@ -107,7 +112,8 @@ int MakeDirs(const std::string& path, uint32_t mode) {
   return ENOENT;
 }
 
-int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable) {
+int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable,
+                    std::string_view head) {
   static std::atomic<uint64_t> counter{0};
   std::string parent = Parent(path);
   std::string tmp = parent + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "." +
@@ -122,6 +128,7 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
   if (fd < 0) return errno;
   Fd file(fd);
   int err = ::fchmod(fd, mode) == 0 ? 0 : errno;  // exact, whatever the umask
+  if (err == 0 && !head.empty()) err = WriteAll(fd, head);
   if (err == 0) err = WriteAll(fd, data);
   if (err == 0 && durable && ::fsync(fd) != 0) err = errno;
   if (err == 0 && file.Close() != 0) err = errno;

@@ -19,6 +19,8 @@ inline constexpr size_t kHeaderSize = 16;
 
 // Header + block, ready to write.
 std::string Encode(std::string_view block);
+// Just the header of `block` (written before it: no copy of the block).
+std::string EncodeHeader(std::string_view block);
 // The block inside `file`, or kCorrupt saying what is wrong.
 Result<std::string> Decode(std::string&& file);
 
@@ -31,8 +33,10 @@ bool IsTempName(std::string_view name);
 int MakeDirs(const std::string& path, uint32_t mode);
 // Writes `data` to a temporary file beside `path` (mode `mode`) and renames it
 // over `path`; `durable` also fsyncs the file and the directory. Makes
-// missing parent directories. 0 or an errno.
-int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable);
+// missing parent directories. With `head`, it is written before `data`.
+// 0 or an errno.
+int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable,
+                    std::string_view head = {});
 // The whole file; kNotFound when absent, an errno status otherwise.
 Result<std::string> ReadWholeFile(const std::string& path);
 

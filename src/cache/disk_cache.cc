@@ -143,7 +143,8 @@ class DiskCacheImpl final : public DiskCache {
       if (size > d->capacity || !MakeRoomLocked(*d, size)) return;
       d->reserved += size;
     }
-    int err = WriteFileAtomic(d->raw + "/" + k, Encode(data), options_.file_mode, false);
+    int err = WriteFileAtomic(d->raw + "/" + k, data, options_.file_mode, false,
+                              EncodeHeader(data));
     std::lock_guard lock(d->mu);
     d->reserved -= size;
     if (err != 0) {
@@ -216,7 +217,7 @@ class DiskCacheImpl final : public DiskCache {
       }
     }
     std::string path = d->staging + "/" + std::string(key);
-    int err = WriteFileAtomic(path, Encode(data), options_.file_mode, true);
+    int err = WriteFileAtomic(path, data, options_.file_mode, true, EncodeHeader(data));
     if (err != 0) {
       std::string msg = "staging " + path + ": " + std::strerror(err);
       Failed(*d, msg);

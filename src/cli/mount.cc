@@ -144,7 +144,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   // but not so many that resident memory drifts past --buffer-size: every
   // malloc arena may keep this much free, so there are only two.
   mallopt(M_ARENA_MAX, 2);
-  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
   auto opened = OpenFormattedMeta(f.meta_url);
   if (!opened.has_value()) return fail(opened.error());
   auto m = std::move(opened->meta);
