@@ -44,6 +44,7 @@ inline constexpr std::string_view kNextSlice = "nextSlice";
 inline constexpr std::string_view kNextSession = "nextSession";
 inline constexpr std::string_view kUsedSpace = "usedSpace";
 inline constexpr std::string_view kTotalInodes = "totalInodes";
+inline constexpr std::string_view kNextTrash = "nextTrash";  // trash hour dirs: kTrashIno + n
 
 inline std::string Counter(std::string_view name) {
   std::string k = "C";
