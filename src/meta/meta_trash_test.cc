@@ -69,8 +69,7 @@ TEST_P(TrashTest, UnlinkMovesTheLastLinkToTheTrash) {
   auto trash = meta_->Lookup(root_, kRootIno, ".trash");
   ASSERT_TRUE(trash.has_value()) << trash.error().ToString();
   EXPECT_EQ(trash->ino, kTrashIno);
-  EXPECT_EQ(meta_->Lookup(User(1000, 1000), kRootIno, ".trash").error().code(),
-            Code::kNotFound);
+  EXPECT_EQ(meta_->Lookup(User(1000, 1000), kRootIno, ".trash").error().code(), Code::kNotFound);
   DirEntry hour = OnlyHour();
   EXPECT_EQ(hour.name, TrashHourName(clock_.Now().sec));
   std::string name = std::to_string(d) + "-" + std::to_string(f) + "-f";
@@ -197,9 +196,9 @@ TEST_P(TrashTest, RestorePutsEntriesBackAndRefusesTakenNames) {
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->ino, a);
   EXPECT_EQ(back->attr.parent, d);
-  EXPECT_EQ(Names(hour.ino), (std::vector<std::string>{
-                                 std::to_string(d) + "-" + std::to_string(b) + "-b",
-                                 std::to_string(gone) + "-" + std::to_string(c) + "-c"}));
+  EXPECT_EQ(Names(hour.ino),
+            (std::vector<std::string>{std::to_string(d) + "-" + std::to_string(b) + "-b",
+                                      std::to_string(gone) + "-" + std::to_string(c) + "-c"}));
 }
 
 }  // namespace
