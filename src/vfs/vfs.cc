@@ -141,6 +141,9 @@ Result<Entry> Vfs::Lookup(const Context& ctx, Ino parent, const std::string& nam
 }
 
 void Vfs::OverlayPending(Ino ino, Attr* attr) {
+  // A file in the trash keeps one link there (meta.h), but it was removed:
+  // it shows no links, as on a file system without a trash.
+  if (!attr->IsDir() && attr->parent >= meta::kTrashIno) attr->nlink = 0;
   if (auto f = FindFile(ino)) {
     std::lock_guard lock(f->mu);
     if (!f->writers.empty()) attr->length = f->length;

@@ -18,7 +18,11 @@ hino=$(stat -c %i "$MNT/d/h")
 objects=$(count_objects)
 space=$(usage_of used_space)
 
+exec 7<"$MNT/d/f"
 rm "$MNT/d/f"
+expect_eq "an open removed file shows no links" "$(stat -L -c %h /proc/self/fd/7)" 0
+check "and reads on" cmp "$WORK/orig" /proc/self/fd/7
+exec 7<&-
 mv "$MNT/d/g" "$MNT/d/h"  # replaces h: the old h goes to the trash too
 [ ! -e "$MNT/d/f" ] || fail "removed name still there"
 expect_eq "d lists" "$(ls "$MNT/d")" h
