@@ -24,6 +24,10 @@
 // slice ids are big-endian so that they scan in numeric order; D and SS keys
 // use big-endian inodes because they are scanned as queues.
 //
+// The trash (ops_trash.cc) adds no key kind: /.trash is inode kTrashIno with
+// no entry in the root, its hour directories inodes kTrashIno + n (counter
+// nextTrash), trashed files ordinary entries of those.
+//
 // Hard-link parent keys (A<ino>P<parent>) are not used: a file with more than
 // one link keeps attr.parent == 0 (see ops.h).
 #pragma once
