@@ -23,6 +23,7 @@ void AddDumpCommand(CLI::App& app);
 void AddLoadCommand(CLI::App& app);
 void AddStatsCommand(CLI::App& app);
 void AddWarmupCommand(CLI::App& app);
+void AddRestoreCommand(CLI::App& app);
 
 // The counters of the mount whose root is `mountpoint` (its tessera.stats xattr).
 Result<std::map<std::string, double>> ReadMountMetrics(const std::string& mountpoint);

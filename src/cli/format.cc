@@ -26,6 +26,7 @@ struct FormatFlags {
   uint32_t block_size_kib = 4096;
   uint64_t capacity_gib = 0;
   uint64_t inodes = 0;
+  int trash_days = 1;
   bool force = false;
 };
 
@@ -76,6 +77,10 @@ void RunFormat(const FormatFlags& f) {
   s.block_size = bs << 10;
   s.capacity = f.capacity_gib << 30;
   s.inodes = f.inodes;
+  if (f.trash_days < 0) {
+    Die("--trash-days must be 0 (off) or more, got " + std::to_string(f.trash_days));
+  }
+  s.trash_days = f.trash_days;
   if (s.storage == "s3" && f.bucket == FormatFlags().bucket) {
     Die("--bucket is required for storage s3, e.g. --bucket http://127.0.0.1:9000/mybucket");
   }
@@ -154,6 +159,10 @@ void AddFormatCommand(CLI::App& app) {
   cmd->add_option("--capacity", f->capacity_gib, "space quota in GiB (0: unlimited)")
       ->capture_default_str();
   cmd->add_option("--inodes", f->inodes, "inode quota (0: unlimited)")->capture_default_str();
+  cmd->add_option("--trash-days", f->trash_days,
+                  "days a removed file stays in the hidden /.trash (root only) before it is "
+                  "freed; `tessera restore` puts files back (0: off, freed at once)")
+      ->capture_default_str();
   cmd->add_flag("--force", f->force, "overwrite an existing volume's settings");
   cmd->callback([f] { RunFormat(*f); });
 }

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   tessera::cli::AddLoadCommand(app);
   tessera::cli::AddStatsCommand(app);
   tessera::cli::AddWarmupCommand(app);
+  tessera::cli::AddRestoreCommand(app);
   // Commands print one line for what went wrong; the details that led there
   // (retries and the like) are logged only with -v. A mount logs at INFO.
   tessera::log::SetLevel(tessera::log::kError);

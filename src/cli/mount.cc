@@ -53,6 +53,7 @@ struct MountFlags {
   std::string metrics = "127.0.0.1:9567";
   bool metrics_given = false;  // an address the user chose must be served, not another
   uint32_t compact_threshold = 20;
+  int trash_purge_interval_s = 3600;
   bool debug = false;
   std::string cache_dir;  // "": the default for this user (DefaultCacheDir)
   uint64_t cache_size_mib = 102400;
@@ -171,6 +172,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.max_downloads = std::max(1, f.max_downloads);
   opts.missing_block_wait_s = f.missing_block_wait_s;
   opts.compact_threshold = f.compact_threshold;
+  opts.trash_purge_interval_s = std::max(1, f.trash_purge_interval_s);
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
   // First: a busy port stops the mount before it opens anything more.
@@ -396,6 +398,10 @@ void AddMountCommand(CLI::App& app) {
                   "a chunk holding more slice records than this after a write is rewritten as "
                   "one slice in the background (0: never; `tessera compact` still works)")
       ->capture_default_str();
+  // Hidden (no group): tests purge promptly.
+  cmd->add_option("--trash-purge-interval", f->trash_purge_interval_s,
+                  "seconds between purges of trash hours older than the volume's trash days")
+      ->group("");
   cmd->add_option("--io-retries", f->io_retries,
                   "attempts of an object store request that fails for a transient reason "
                   "(timeouts, 5xx, 429) before the file operation fails with EIO")

@@ -206,6 +206,31 @@ TEST_P(DumpNamespaceTest, RoundTripKeepsEveryKey) {
             meta_->ReadChunk(hard->ino, 0).value_or(std::vector<Slice>{}));
 }
 
+// The trash's inodes sit above every ordinary inode number (kTrashIno):
+// a dump holding them loads, and the trash still restores.
+TEST_P(DumpTest, TrashRoundTrip) {
+  Settings s = DefaultSettings();
+  s.trash_days = 1;
+  ASSERT_OK(meta_->Format(s, /*force=*/true));
+  Ino f = MkFile(kRootIno, "f");
+  Write(f, 0, 0, 4096);
+  ASSERT_OK(meta_->Unlink(root_, kRootIno, "f"));
+  std::string text;
+  ASSERT_OK(DumpToString(*engine_, &text));
+  auto fresh = kv::NewMemEngine();
+  ASSERT_OK(LoadString(*fresh, text));
+  auto m = NewMeta(std::make_unique<testing::SharedEngine>(std::move(fresh)));
+  ASSERT_OK(m->Load());
+  auto hours = m->ListTrash();
+  ASSERT_OK(hours);
+  ASSERT_EQ(hours->size(), 1u);
+  auto out = m->RestoreTrash(hours->front().name);
+  ASSERT_OK(out);
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_TRUE(out->front().status.ok()) << out->front().status.ToString();
+  EXPECT_EQ(m->Lookup(root_, kRootIno, "f").value_or(Entry{}).ino, f);
+}
+
 TEST_P(DumpNamespaceTest, LoadRefusesANonEmptyEngineAndWritesNothing) {
   Build();
   std::string text;

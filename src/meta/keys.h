@@ -24,6 +24,10 @@
 // slice ids are big-endian so that they scan in numeric order; D and SS keys
 // use big-endian inodes because they are scanned as queues.
 //
+// The trash (ops_trash.cc) adds no key kind: /.trash is inode kTrashIno with
+// no entry in the root, its hour directories inodes kTrashIno + n (counter
+// nextTrash), trashed files ordinary entries of those.
+//
 // Hard-link parent keys (A<ino>P<parent>) are not used: a file with more than
 // one link keeps attr.parent == 0 (see ops.h).
 #pragma once
@@ -44,6 +48,7 @@ inline constexpr std::string_view kNextSlice = "nextSlice";
 inline constexpr std::string_view kNextSession = "nextSession";
 inline constexpr std::string_view kUsedSpace = "usedSpace";
 inline constexpr std::string_view kTotalInodes = "totalInodes";
+inline constexpr std::string_view kNextTrash = "nextTrash";  // trash hour dirs: kTrashIno + n
 
 inline std::string Counter(std::string_view name) {
   std::string k = "C";

@@ -352,20 +352,26 @@ class Loader final : public nlohmann::json_sax<Json> {
     return Status::Ok();
   }
 
+  // Ordinary inode numbers must stay below nextInode; the trash's
+  // (kTrashIno and up, numbered by nextTrash) are apart from them.
+  void SeeInode(uint64_t ino) {
+    if (ino < kTrashIno) max_ino_ = std::max(max_ino_, ino);
+  }
+
   Status InodeField(const Json& j) {
     if (key_ == "ino") {
       if (!j.is_number_unsigned() || j.get<uint64_t>() == 0) {
         return Bad("\"ino\" must be a positive integer, not " + j.dump());
       }
       ino_ = j.get<uint64_t>();
-      max_ino_ = std::max(max_ino_, ino_);
+      SeeInode(ino_);
       return Status::Ok();
     }
     if (key_ == "attr") {
       auto attr = dump::AttrFromJson(j);
       if (!attr) return Bad(Where() + attr.error().message());
       ++report_->stats.inodes;
-      max_ino_ = std::max(max_ino_, attr->parent);
+      SeeInode(attr->parent);
       return Put(keys::Attr(ino_), EncodeAttr(*attr));
     }
     auto target = dump::BytesFromJson(j, Where() + "symlink");
@@ -423,7 +429,7 @@ class Loader final : public nlohmann::json_sax<Json> {
     if (child == 0 || !type) {
       return Bad(Where() + "entry " + j.dump() + " needs an inode > 0 and a known type");
     }
-    max_ino_ = std::max(max_ino_, child);
+    SeeInode(child);
     ++report_->stats.entries;
     return Put(keys::Dentry(ino_, name), EncodeDentry(*type, child));
   }
@@ -457,7 +463,7 @@ class Loader final : public nlohmann::json_sax<Json> {
         !j[1].is_number_unsigned() || j[0].get<uint64_t>() == 0) {
       return Bad("a deleted file must be [inode > 0, length], not " + j.dump());
     }
-    max_ino_ = std::max(max_ino_, j[0].get<uint64_t>());
+    SeeInode(j[0].get<uint64_t>());
     return Put(keys::DelFile(j[0].get<uint64_t>(), j[1].get<uint64_t>()), "");
   }
 

@@ -496,7 +496,73 @@ class MetaImpl final : public Meta {
     return cleaned;
   }
 
+  // --- Trash ---
+
+  Result<uint64_t> PurgeTrash() override {
+    ASSIGN_OR_RETURN(auto hours, ListTrash());
+    OpEnv env = Env();
+    int64_t keep = int64_t{std::max(env.trash_days, 0)} * 86400;
+    uint64_t purged = 0;
+    for (const DirEntry& hour : hours) {
+      auto start = ParseTrashHour(hour.name);
+      if (!start || *start + 3600 + keep > env.now.sec) continue;
+      ASSIGN_OR_RETURN(auto entries, Entries(hour.ino));
+      for (const std::string& entry : entries) {
+        bool sustained = false;
+        Ino ino = 0;
+        RETURN_IF_ERROR(Run([&](kv::Txn& txn) {
+          return DoPurgeEntry(txn, env, hour.ino, entry, &sustained, &ino);
+        }));
+        RETURN_IF_ERROR(AfterSustain(sustained, ino));
+        if (ino != 0) ++purged;
+      }
+      RETURN_IF_ERROR(
+          Run([&](kv::Txn& txn) { return DoRemoveHourDir(txn, env, hour.name, hour.ino); }));
+    }
+    return purged;
+  }
+
+  Result<std::vector<DirEntry>> ListTrash() override {
+    return Read<std::vector<DirEntry>>([&](kv::Txn& txn) -> Result<std::vector<DirEntry>> {
+      ASSIGN_OR_RETURN(auto v, txn.Get(keys::Attr(kTrashIno)));
+      if (!v) return std::vector<DirEntry>();
+      return DoReadDir(txn, Context{}, kTrashIno, /*with_attr=*/false, "", 0);
+    });
+  }
+
+  Result<std::vector<RestoreOutcome>> RestoreTrash(std::string_view hour) override {
+    auto entry =
+        Read<Entry>([&](kv::Txn& txn) { return DoLookup(txn, Context{}, kTrashIno, hour); });
+    if (!entry) {
+      return Err(Code::kNotFound,
+                 "no hour directory \"" + std::string(hour) + "\" in the trash");
+    }
+    ASSIGN_OR_RETURN(auto entries, Entries(entry->ino));
+    OpEnv env = Env();
+    std::vector<RestoreOutcome> out;
+    for (const std::string& name : entries) {
+      RestoreOutcome o;
+      o.entry = name;
+      if (auto parsed = ParseTrashEntry(name)) {
+        o.path = std::to_string(parsed->parent) + "/" + parsed->name;
+      }
+      o.status = Run([&](kv::Txn& txn) { return DoRestoreEntry(txn, env, entry->ino, name); });
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
  private:
+  // The names in directory `dir`.
+  Result<std::vector<std::string>> Entries(Ino dir) {
+    ASSIGN_OR_RETURN(auto list, Read<std::vector<DirEntry>>([&](kv::Txn& txn) {
+      return DoReadDir(txn, Context{}, dir, /*with_attr=*/false, "", 0);
+    }));
+    std::vector<std::string> names;
+    for (DirEntry& e : list) names.push_back(std::move(e.name));
+    return names;
+  }
+
   OpEnv Env() {
     std::optional<Settings> settings;
     {
@@ -513,6 +579,7 @@ class MetaImpl final : public Meta {
     if (settings) {
       env.capacity = settings->capacity;
       env.max_inodes = settings->inodes;
+      env.trash_days = settings->trash_days;
     }
     env.is_open = [this](Ino ino) {
       std::lock_guard lock(mu_);

@@ -35,6 +35,10 @@ namespace tessera::meta {
 
 using Ino = uint64_t;
 constexpr Ino kRootIno = 1;
+// The trash (see docs/posix.md): /.trash has this inode, its hour directories
+// the ones above it; ordinary inodes never get that far.
+constexpr Ino kTrashIno = 0x7FFFFFFF10000000ULL;
+constexpr std::string_view kTrashName = ".trash";
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kMaxName = 255;
 constexpr size_t kMaxSymlink = 4096;
@@ -101,7 +105,7 @@ struct Settings {
   std::string secret_key_sealed;     // the secret key, sealed (never plain; see docs/formats.md)
   std::string encrypt_key_wrapped;   // data key wrapped by the RSA key (base64); empty: off
   std::string encrypt_private_pem;   // that RSA key, as given (passphrase-protected)
-  int trash_days = 0;
+  int trash_days = 0;     // days removed files stay in /.trash; 0: off (and volumes without it)
   uint64_t capacity = 0;  // bytes; 0: unlimited
   uint64_t inodes = 0;    // 0: unlimited
   uint32_t format_version = kFormatVersion;
@@ -162,6 +166,13 @@ struct LockRange {
   uint64_t start = 0;
   uint64_t end = kLockEOF;
   uint32_t pid = 0;  // the holder's pid, on its own host
+};
+
+// What putting one trash entry back did (Meta::RestoreTrash).
+struct RestoreOutcome {
+  std::string entry;  // its name in the hour directory
+  std::string path;   // "<parent inode>/<name>" it went back to (or would have)
+  Status status;      // kExists: the name is taken; kNotFound: the directory is gone
 };
 
 // rename(2) flags, as in <linux/fs.h>.
@@ -307,6 +318,18 @@ class Meta {
   // and drops the references still queued by compactions (R keys) that did
   // not finish. Returns how many files were freed.
   virtual Result<uint64_t> CleanupDeletedFiles() = 0;
+
+  // --- Trash (see docs/posix.md) ---
+  // Removes for real the files of the trash hour directories that ended
+  // trash_days or more ago (all of them when the trash is off), and those
+  // directories; their data goes to the D queue. Returns how many files.
+  virtual Result<uint64_t> PurgeTrash() = 0;
+  // The hour directories of the trash, ascending.
+  virtual Result<std::vector<DirEntry>> ListTrash() = 0;
+  // Puts every entry of hour directory `hour` back under its original parent
+  // and name, each in its own transaction; an entry whose name is taken or
+  // whose directory is gone stays. kNotFound when there is no such hour.
+  virtual Result<std::vector<RestoreOutcome>> RestoreTrash(std::string_view hour) = 0;
 };
 
 // The namespace over `engine`. `clock` must outlive the Meta.

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,7 @@ struct OpEnv {
   uint64_t sid = 0;        // this client's session (0 when none)
   uint64_t capacity = 0;   // settings: bytes, 0 unlimited
   uint64_t max_inodes = 0; // settings: 0 unlimited
+  int trash_days = 0;      // settings: 0 off
   // Whether this Meta instance holds `ino` open. May be empty (nothing open).
   std::function<bool(Ino)> is_open;
   bool IsOpen(Ino ino) const { return is_open && is_open(ino); }
@@ -99,6 +101,35 @@ struct RenameResult {
 Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
                 std::string_view name, Ino new_parent, std::string_view new_name, uint32_t flags,
                 RenameResult* result);
+
+// --- ops_trash.cc ---
+// "YYYY-MM-DD-HH" of the UTC hour holding `sec`, and back to the hour's start.
+std::string TrashHourName(int64_t sec);
+std::optional<int64_t> ParseTrashHour(std::string_view name);
+// "<parent>-<ino>-<name>", cut at kMaxName bytes.
+std::string TrashEntryName(Ino parent, Ino ino, std::string_view name);
+struct TrashEntry {
+  Ino parent = 0;
+  Ino ino = 0;
+  std::string name;
+};
+std::optional<TrashEntry> ParseTrashEntry(std::string_view entry);
+// Whether directory `dir` is /.trash or one of its hour directories.
+bool IsTrashDir(Ino dir, const Attr& attr);
+// Whether removing the entry of `attr` from `parent` moves it to the trash:
+// trash on, the last link of a non-directory, not already in the trash.
+bool ShouldTrash(const OpEnv& env, Ino parent, const Attr& pattr, const Attr& attr);
+// Gives inode `ino`, whose entry `name` in `parent` the caller removed, an
+// entry in the hour directory of env.now (made on demand) and stores `attr`.
+Status MoveToTrash(kv::Txn& txn, const OpEnv& env, Ino parent, std::string_view name, Ino ino,
+                   Attr& attr);
+// Puts trash entry `entry` of hour directory `hour` back (Meta::RestoreTrash).
+Status DoRestoreEntry(kv::Txn& txn, const OpEnv& env, Ino hour, std::string_view entry);
+// Removes trash entry `entry` for real: DropLink (`sustained`, `ino` as in DoUnlink).
+Status DoPurgeEntry(kv::Txn& txn, const OpEnv& env, Ino hour, std::string_view entry,
+                    bool* sustained, Ino* ino);
+// Removes hour directory `hour_name` (inode `hour`) if it is empty.
+Status DoRemoveHourDir(kv::Txn& txn, const OpEnv& env, std::string_view hour_name, Ino hour);
 
 // --- ops_attr.cc ---
 Result<Attr> DoSetAttr(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino,

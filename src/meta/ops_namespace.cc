@@ -43,6 +43,9 @@ Result<Attr> PrepareNewEntry(kv::Txn& txn, const Context& ctx, Ino parent,
   ASSIGN_OR_RETURN(Attr pattr, LoadParentDir(txn, parent));
   RETURN_IF_ERROR(CheckAccess(txn, ctx, parent, pattr, X_OK));
   if (name == "." || name == "..") return Err(Code::kExists, "\"" + std::string(name) + "\"");
+  if (parent == kRootIno && name == kTrashName) {
+    return Err(Code::kPermission, "\".trash\" is reserved in the root");
+  }
   ASSIGN_OR_RETURN(auto existing, txn.Get(keys::Dentry(parent, name)));
   if (existing) {
     return Err(Code::kExists,
@@ -68,8 +71,13 @@ Result<Entry> DoLookup(kv::Txn& txn, const Context& ctx, Ino parent, std::string
     ino = parent == kRootIno || pattr.parent == 0 ? kRootIno : pattr.parent;
   } else {
     ASSIGN_OR_RETURN(auto d, LoadDentry(txn, parent, name));
-    if (!d) return Err(NoEntry(parent, name));
-    ino = d->ino;
+    if (d) {
+      ino = d->ino;
+    } else if (parent == kRootIno && name == kTrashName && ctx.uid == 0) {
+      ino = kTrashIno;  // not an entry: only root finds it
+    } else {
+      return Err(NoEntry(parent, name));
+    }
   }
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
   return Entry{ino, attr};
@@ -173,6 +181,9 @@ Status DoUnlink(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   pattr.mtime = pattr.ctime = env.now;
   RETURN_IF_ERROR(StoreAttr(txn, parent, pattr));
   *ino = d->ino;
+  if (ShouldTrash(env, parent, pattr, attr)) {
+    return MoveToTrash(txn, env, parent, name, d->ino, attr);
+  }
   return DropLink(txn, env, d->ino, attr, sustained);
 }
 

@@ -94,6 +94,9 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
   for (std::string_view n : {name, new_name}) {
     if (n == "." || n == "..") return Status(Code::kInvalid, "rename of \".\" or \"..\"");
   }
+  if (new_parent == kRootIno && new_name == kTrashName) {
+    return Status(Code::kPermission, "\".trash\" is reserved in the root");
+  }
   bool same_dir = parent == new_parent;
 
   AttrTable table(txn);
@@ -167,7 +170,11 @@ Status DoRename(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino parent,
         RETURN_IF_ERROR(DestroyInode(txn, env, dst.ino, *dattr));
       } else {
         Attr victim = *dattr;
-        RETURN_IF_ERROR(DropLink(txn, env, dst.ino, victim, &result->sustained));
+        if (ShouldTrash(env, new_parent, *npattr, victim)) {
+          RETURN_IF_ERROR(MoveToTrash(txn, env, new_parent, new_name, dst.ino, victim));
+        } else {
+          RETURN_IF_ERROR(DropLink(txn, env, dst.ino, victim, &result->sustained));
+        }
       }
       result->replaced = dst.ino;
       table.Forget(dst.ino);

@@ -92,6 +92,7 @@ void Vfs::Kick() {
 
 void Vfs::Worker() {
   auto last_heartbeat = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> last_purge;  // none yet: purge first
   std::unique_lock lock(worker_mu_);
   while (!stopping_) {
     worker_cv_.wait_for(lock, std::chrono::milliseconds(options_.cleanup_interval_ms),
@@ -99,11 +100,21 @@ void Vfs::Worker() {
     if (stopping_) break;
     kicked_ = false;
     lock.unlock();
+    auto now = std::chrono::steady_clock::now();
+    if (!last_purge ||
+        now - *last_purge >= std::chrono::seconds(options_.trash_purge_interval_s)) {
+      last_purge = now;
+      auto purged = meta_->PurgeTrash();
+      if (!purged.has_value()) {
+        TLOG(kWarn) << "purging the trash failed: " << purged.error().ToString();
+      } else if (*purged > 0) {
+        TLOG(kInfo) << "purged " << *purged << " file(s) from the trash";
+      }
+    }
     auto cleaned = meta_->CleanupDeletedFiles();
     if (!cleaned.has_value()) {
       TLOG(kWarn) << "freeing deleted files failed: " << cleaned.error().ToString();
     }
-    auto now = std::chrono::steady_clock::now();
     if (now - last_heartbeat > std::chrono::seconds(options_.heartbeat_interval_s)) {
       last_heartbeat = now;
       Status s = meta_->Heartbeat();
@@ -130,6 +141,9 @@ Result<Entry> Vfs::Lookup(const Context& ctx, Ino parent, const std::string& nam
 }
 
 void Vfs::OverlayPending(Ino ino, Attr* attr) {
+  // A file in the trash keeps one link there (meta.h), but it was removed:
+  // it shows no links, as on a file system without a trash.
+  if (!attr->IsDir() && attr->parent >= meta::kTrashIno) attr->nlink = 0;
   if (auto f = FindFile(ino)) {
     std::lock_guard lock(f->mu);
     if (!f->writers.empty()) attr->length = f->length;

@@ -81,6 +81,9 @@ struct Options {
   // compaction in the background (0: never; `tessera compact` still works).
   uint32_t compact_threshold = 20;
   int compact_threads = 1;  // chunks compacted in the background at once
+  // How often the trash is purged of hours older than the volume's
+  // trash_days (also once at start).
+  int trash_purge_interval_s = 3600;
 };
 
 // What compacting a file did: chunks rewritten, and the records of the
@@ -217,7 +220,8 @@ class Vfs {
   void ReleaseFile(Ino ino);
   std::shared_ptr<FileState> FindFile(Ino ino);
   // Every attribute handed out must count writes not yet committed, or the
-  // kernel would cache a length that cuts them off.
+  // kernel would cache a length that cuts them off; a trashed file shows
+  // nlink 0.
   void OverlayPending(Ino ino, Attr* attr);
   Result<std::shared_ptr<Handle>> GetHandle(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> h);

@@ -4,7 +4,7 @@
 # flock and fcntl locks, and clean up after a mount that died.
 MNT2="$WORK/mnt2"
 mkdir -p "$MNT2"
-format_volume
+format_volume --trash-days 0  # the dead mount's unlinked file must be freed, not trashed
 mount_volume --heartbeat 1
 "$TESSERA" mount "$META" "$MNT2" --background --log "$WORK/mount2.log" --cache-dir "$WORK/cache2" --heartbeat 1 >/dev/null
 

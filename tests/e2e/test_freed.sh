@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deleted data leaves the bucket, and `status` shows usage back down.
 source "$(dirname "$0")/lib.sh"
-format_volume --block-size 1024
+format_volume --block-size 1024 --trash-days 0  # freed at once, not kept in the trash
 mount_volume
 
 base_space=$(usage_of used_space)

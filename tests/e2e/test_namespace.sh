@@ -2,7 +2,7 @@
 # The namespace through a mount: trees, renames, links, unlink-while-open,
 # a large directory, attributes, statfs.
 source "$(dirname "$0")/lib.sh"
-format_volume
+format_volume --trash-days 0  # unlinked files free at once (test_trash.sh: the trash)
 mount_volume
 cd "$MNT"
 

@@ -4,7 +4,7 @@
 # within --upload-delay never reaches the bucket; a clean unmount uploads
 # what is staged; another client waits for a block still staged here.
 source "$(dirname "$0")/lib.sh"
-format_volume --block-size 1024  # 1 MiB blocks
+format_volume --block-size 1024 --trash-days 0  # 1 MiB blocks; deletes free at once
 MiB=$((1 << 20))
 staged_files() { find "$WORK/cache" -type f -path '*/rawstaging/*' ! -name '.tmp.*' | wc -l; }
 objects_are() { [ "$(count_objects)" -eq "$1" ]; }
