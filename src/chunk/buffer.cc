@@ -63,13 +63,18 @@ size_t Buffer::ReadCapacityLocked() const {
 }
 
 void Buffer::StartFetch(size_t n) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  // Fetches in flight take at most half the buffer (one at least, always).
+  cv_.wait(lock, [&] { return fetching_ == 0 || fetching_ + n <= limit_ / 2; });
   fetching_ += n;
 }
 
 void Buffer::EndFetch(size_t n) {
-  std::lock_guard lock(mu_);
-  fetching_ -= std::min(fetching_, n);
+  {
+    std::lock_guard lock(mu_);
+    fetching_ -= std::min(fetching_, n);
+  }
+  cv_.notify_all();
 }
 
 void Buffer::SetShrinkHook(std::function<void(size_t)> hook) { shrink_ = std::move(hook); }

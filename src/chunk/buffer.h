@@ -38,7 +38,8 @@ class Buffer {
   void ReleaseWrite(size_t n);
 
   // Blocks being fetched from the store (`n` bytes each) are charged too:
-  // the block cache makes room for them.
+  // the block cache makes room for them. At most half the buffer is being
+  // fetched at once: StartFetch waits for room (never when nothing is).
   void StartFetch(size_t n);
   void EndFetch(size_t n);
 
