@@ -93,6 +93,10 @@ std::string PrefixEnd(std::string_view prefix);
 
 // Engines.
 std::unique_ptr<Engine> NewMemEngine();
+// An Engine that forwards to `inner`, which its other owners keep using (a
+// test that hands an engine to a Meta and still reads it, several mounts of
+// one in-process engine).
+std::unique_ptr<Engine> ShareEngine(std::shared_ptr<Engine> inner);
 // Opens (creating if needed) an SQLite database file in WAL mode.
 Result<std::unique_ptr<Engine>> NewSqliteEngine(const std::string& path);
 

@@ -59,6 +59,10 @@ Result<SqliteOptions> ParseSqliteQuery(const Url& url) {
 
 }  // namespace
 
+std::unique_ptr<Engine> ShareEngine(std::shared_ptr<Engine> inner) {
+  return std::make_unique<SharedEngine>(std::move(inner));
+}
+
 std::vector<std::string> SupportedSchemes() {
   return {"sqlite3", "mem", "redis", "rediss", "postgres", "postgresql", "etcd"};
 }
@@ -69,7 +73,7 @@ Result<std::unique_ptr<Engine>> OpenEngine(const std::string& url) {
     if (!parsed.query.empty()) {
       return Err(Code::kInvalid, "mem:// takes no options: '" + url + "'");
     }
-    return std::make_unique<SharedEngine>(NamedMemEngine(parsed.path));
+    return ShareEngine(NamedMemEngine(parsed.path));
   }
   if (parsed.scheme == "redis" || parsed.scheme == "rediss") return NewRedisEngine(parsed);
   if (parsed.scheme == "postgres" || parsed.scheme == "postgresql") {

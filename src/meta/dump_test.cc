@@ -185,7 +185,7 @@ TEST_P(DumpNamespaceTest, RoundTripKeepsEveryKey) {
   std::string again;
   ASSERT_OK(DumpToString(*fresh, &again));
   EXPECT_EQ(again, text);
-  auto m = NewMeta(std::make_unique<testing::SharedEngine>(std::move(fresh)));
+  auto m = NewMeta(kv::ShareEngine(std::move(fresh)));
   ASSERT_OK(m->Load());
   auto dir = m->Lookup(root_, kRootIno, "dir");
   ASSERT_OK(dir);
@@ -219,7 +219,7 @@ TEST_P(DumpTest, TrashRoundTrip) {
   ASSERT_OK(DumpToString(*engine_, &text));
   auto fresh = kv::NewMemEngine();
   ASSERT_OK(LoadString(*fresh, text));
-  auto m = NewMeta(std::make_unique<testing::SharedEngine>(std::move(fresh)));
+  auto m = NewMeta(kv::ShareEngine(std::move(fresh)));
   ASSERT_OK(m->Load());
   auto hours = m->ListTrash();
   ASSERT_OK(hours);
@@ -385,7 +385,7 @@ TEST_P(DumpTest, DumpNeedsAVolume) {
 
 TEST(DumpSecretsTest, RedactedUnlessKept) {
   std::shared_ptr<kv::Engine> engine = kv::NewMemEngine();
-  auto m = NewMeta(std::make_unique<testing::SharedEngine>(engine));
+  auto m = NewMeta(kv::ShareEngine(engine));
   Settings s;
   s.name = "secret";
   s.uuid = "u-1";

@@ -197,16 +197,7 @@ class MetaImpl final : public Meta {
       RETURN_IF_ERROR(ReleaseSession(*engine_, env, s.id));
       ++cleaned;
     }
-    // Compactions whose client stopped before dropping every old reference.
-    std::vector<std::string> releases;
-    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
-      releases.clear();
-      ASSIGN_OR_RETURN(auto kvs,
-                       txn.Scan(keys::kReleasePrefix, kv::PrefixEnd(keys::kReleasePrefix)));
-      for (auto& kv : kvs) releases.push_back(kv.first);
-      return Status::Ok();
-    }, {.read_only = true}));
-    for (const std::string& key : releases) RETURN_IF_ERROR(ReleaseQueued(key));
+    RETURN_IF_ERROR(DrainReleases());
     return cleaned;
   }
 
@@ -483,16 +474,7 @@ class MetaImpl final : public Meta {
       }
       ++cleaned;
     }
-    // Compactions whose client stopped before dropping every old reference.
-    std::vector<std::string> releases;
-    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
-      releases.clear();
-      ASSIGN_OR_RETURN(auto kvs,
-                       txn.Scan(keys::kReleasePrefix, kv::PrefixEnd(keys::kReleasePrefix)));
-      for (auto& kv : kvs) releases.push_back(kv.first);
-      return Status::Ok();
-    }, {.read_only = true}));
-    for (const std::string& key : releases) RETURN_IF_ERROR(ReleaseQueued(key));
+    RETURN_IF_ERROR(DrainReleases());
     return cleaned;
   }
 
@@ -659,6 +641,20 @@ class MetaImpl final : public Meta {
   }
 
   // Drops the references queued on a compaction's R key, batch by batch.
+  // Compactions whose client stopped before dropping every old reference.
+  Status DrainReleases() {
+    std::vector<std::string> releases;
+    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
+      releases.clear();
+      ASSIGN_OR_RETURN(auto kvs,
+                       txn.Scan(keys::kReleasePrefix, kv::PrefixEnd(keys::kReleasePrefix)));
+      for (auto& kv : kvs) releases.push_back(kv.first);
+      return Status::Ok();
+    }, {.read_only = true}));
+    for (const std::string& key : releases) RETURN_IF_ERROR(ReleaseQueued(key));
+    return Status::Ok();
+  }
+
   Status ReleaseQueued(const std::string& key) {
     for (bool done = false; !done;) {
       std::vector<Slice> freed;

@@ -34,22 +34,6 @@ namespace tessera::meta::testing {
 
 enum class EngineKind { kMem, kSqlite, kRedis, kPostgres, kEtcd };
 
-// Lets a test keep using an engine that it also hands to a Meta.
-class SharedEngine final : public kv::Engine {
- public:
-  explicit SharedEngine(std::shared_ptr<kv::Engine> inner) : inner_(std::move(inner)) {}
-  std::string Name() const override { return inner_->Name(); }
-  Result<std::unique_ptr<kv::Txn>> Begin(bool read_only) override {
-    return inner_->Begin(read_only);
-  }
-  Status Commit(std::unique_ptr<kv::Txn> txn) override { return inner_->Commit(std::move(txn)); }
-  void Abort(std::unique_ptr<kv::Txn> txn) override { inner_->Abort(std::move(txn)); }
-  Status Reset() override { return inner_->Reset(); }
-
- private:
-  std::shared_ptr<kv::Engine> inner_;
-};
-
 class MetaTest : public ::testing::TestWithParam<EngineKind> {
  protected:
   void SetUp() override {
@@ -97,7 +81,7 @@ class MetaTest : public ::testing::TestWithParam<EngineKind> {
 
   // Another Meta (another client) over the same engine, recording freed slices.
   std::unique_ptr<Meta> NewClient() {
-    auto m = NewMeta(std::make_unique<SharedEngine>(engine_), clock_);
+    auto m = NewMeta(kv::ShareEngine(engine_), clock_);
     m->SetSliceFreer([this](uint64_t id, uint32_t size) {
       std::lock_guard lock(freed_mu_);
       freed_.emplace_back(id, size);

@@ -16,22 +16,6 @@
 namespace tessera::vfs {
 namespace {
 
-// One engine and one bucket seen by several mounts.
-class SharedEngine final : public kv::Engine {
- public:
-  explicit SharedEngine(std::shared_ptr<kv::Engine> inner) : inner_(std::move(inner)) {}
-  std::string Name() const override { return inner_->Name(); }
-  Result<std::unique_ptr<kv::Txn>> Begin(bool read_only) override {
-    return inner_->Begin(read_only);
-  }
-  Status Commit(std::unique_ptr<kv::Txn> txn) override { return inner_->Commit(std::move(txn)); }
-  void Abort(std::unique_ptr<kv::Txn> txn) override { inner_->Abort(std::move(txn)); }
-  Status Reset() override { return inner_->Reset(); }
-
- private:
-  std::shared_ptr<kv::Engine> inner_;
-};
-
 class SharedStore final : public object::ObjectStore {
  public:
   explicit SharedStore(std::shared_ptr<object::ObjectStore> inner) : inner_(std::move(inner)) {}
@@ -59,7 +43,7 @@ class VfsCompactTest : public ::testing::Test {
   void SetUp() override {
     settings_.name = "vol";
     settings_.block_size = 64 << 10;
-    auto m = meta::NewMeta(std::make_unique<SharedEngine>(engine_));
+    auto m = meta::NewMeta(kv::ShareEngine(engine_));
     ASSERT_TRUE(m->Format(settings_, false).ok());
   }
   void TearDown() override {
@@ -68,7 +52,7 @@ class VfsCompactTest : public ::testing::Test {
 
   Vfs& Mount(Options o) {
     o.cleanup_interval_ms = 20;
-    auto v = std::make_unique<Vfs>(meta::NewMeta(std::make_unique<SharedEngine>(engine_)),
+    auto v = std::make_unique<Vfs>(meta::NewMeta(kv::ShareEngine(engine_)),
                                    std::make_unique<SharedStore>(store_), settings_, o);
     EXPECT_TRUE(v->Start(meta::SessionInfo{}).ok());
     mounts_.push_back(std::move(v));
