@@ -74,6 +74,10 @@ class SliceWriter {
   uint32_t length() const { return static_cast<uint32_t>(buffer_.size() + uploaded_); }
   // Bytes held in memory (not yet uploaded).
   size_t buffered() const { return buffer_.size(); }
+  // Whether every byte is still in memory: nothing uploaded, not sealed.
+  bool InMemory() const { return uploaded_ == 0 && !sealed_; }
+  // The slice's bytes, while InMemory().
+  std::string_view Bytes() const { return buffer_; }
 
   // True if bytes [chunk_off, chunk_off + n) may be written into this slice:
   // they start no later than its end, no earlier than its unuploaded part,
@@ -85,7 +89,11 @@ class SliceWriter {
   // memory into `out`; returns how many leading bytes it could serve (0 if the
   // range starts in an uploaded block or outside the slice).
   size_t ReadBuffered(uint32_t chunk_off, size_t n, char* out) const;
-  // Uploads whatever remains and returns the slice record to commit.
+  // Starts uploading whatever remains, without waiting; nothing may be
+  // written after. Lets a caller finishing many slices overlap their uploads.
+  Status Seal();
+  // Seals (if not yet) and waits for every upload; returns the slice record
+  // to commit.
   Result<Slice> Finish();
 
  private:
@@ -117,6 +125,8 @@ class SliceWriter {
   size_t charged_ = 0;  // bytes of buffer_'s capacity charged to the buffer
   std::shared_ptr<Inflight> inflight_ = std::make_shared<Inflight>();
   uint32_t uploaded_ = 0;  // bytes of the slice already stored as blocks
+  bool sealed_ = false;
+  Status seal_status_;  // what Seal gave; every later Seal gives it again
   std::string buffer_;     // slice bytes [uploaded_, uploaded_ + buffer_.size())
 };
 

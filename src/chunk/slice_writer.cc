@@ -81,7 +81,7 @@ Status SliceWriter::WaitUploads() {
 
 bool SliceWriter::CanWrite(uint32_t chunk_off, size_t n) const {
   uint64_t off = chunk_off;
-  return off >= uint64_t{pos_} + uploaded_ && off <= uint64_t{pos_} + length() &&
+  return !sealed_ && off >= uint64_t{pos_} + uploaded_ && off <= uint64_t{pos_} + length() &&
          off + n <= kChunkSize;
 }
 
@@ -102,7 +102,7 @@ Status SliceWriter::Write(uint32_t chunk_off, std::string_view data) {
   const size_t want = at + data.size();
   if (want > buffer_.capacity()) {
     const size_t bs = layout_.block_size;
-    size_t cap = uploaded_ > 0 ? bs : std::max<size_t>(64 << 10, buffer_.capacity() * 2);
+    size_t cap = uploaded_ > 0 ? bs : std::max<size_t>(4096, buffer_.capacity() * 2);
     cap = std::max(want, std::min(cap, bs));
     if (cap > charged_) {
       Charge(cap - charged_);
@@ -153,17 +153,24 @@ size_t SliceWriter::ReadBuffered(uint32_t chunk_off, size_t n, char* out) const 
   return m;
 }
 
-Result<Slice> SliceWriter::Finish() {
-  RETURN_IF_ERROR(UploadFullBlocks());
-  if (!buffer_.empty()) {
+Status SliceWriter::Seal() {
+  if (sealed_) return seal_status_;
+  sealed_ = true;
+  seal_status_ = UploadFullBlocks();
+  if (seal_status_.ok() && !buffer_.empty()) {
     uint32_t index = uploaded_ / layout_.block_size;
     uint32_t len = static_cast<uint32_t>(buffer_.size());
     size_t charge = std::exchange(charged_, 0);
-    RETURN_IF_ERROR(Upload(BlockKey(layout_, id_, index, len), std::move(buffer_), charge));
-    uploaded_ += len;
+    seal_status_ = Upload(BlockKey(layout_, id_, index, len), std::move(buffer_), charge);
+    if (seal_status_.ok()) uploaded_ += len;
     buffer_.clear();
     buffer_.shrink_to_fit();
   }
+  return seal_status_;
+}
+
+Result<Slice> SliceWriter::Finish() {
+  RETURN_IF_ERROR(Seal());
   // The record may be committed only once every block is stored.
   RETURN_IF_ERROR(WaitUploads());
   uint32_t size = length();

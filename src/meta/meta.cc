@@ -428,11 +428,12 @@ class MetaImpl final : public Meta {
         [&](kv::Txn& txn) { return DoCopyRange(txn, env, src, src_off, dst, dst_off, len); });
   }
 
-  Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,
-                    uint32_t* records) override {
+  Status WriteSlices(Ino ino, uint32_t index, std::span<const Slice> slices, Timespec mtime,
+                     uint32_t* records) override {
     OpEnv env = Env();
-    return Run(
-        [&](kv::Txn& txn) { return DoWriteSlice(txn, env, ino, index, slice, mtime, records); });
+    return Run([&](kv::Txn& txn) {
+      return DoWriteSlices(txn, env, ino, index, slices, mtime, records);
+    });
   }
 
   Status CompactChunk(Ino ino, uint32_t index, const std::vector<Slice>& old,

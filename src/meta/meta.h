@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -272,13 +273,20 @@ class Meta {
   virtual Result<uint64_t> NewSliceId() = 0;
   // The records of chunk `index`, in write order (empty when none).
   virtual Result<std::vector<Slice>> ReadChunk(Ino ino, uint32_t index) = 0;
-  // Appends a slice record to chunk `index`; extends the length to cover it,
-  // sets mtime/ctime to `mtime`. suid/sgid stay: whoever knows the writer
-  // drops them (the kernel does, with a chmod, for a non-root writer).
-  // `records`, when given, is set to how many records the chunk then holds
-  // (what a caller needs to decide on compaction, at no extra cost).
-  virtual Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,
-                            uint32_t* records = nullptr) = 0;
+  // Appends slice records to chunk `index`, in order (a later one wins where
+  // they overlap), in one transaction. The slices are fresh ones; a slice that
+  // several records name (pieces of it at different offsets) gets one
+  // reference per record. extends the length to cover them, sets
+  // mtime/ctime to `mtime`. suid/sgid stay: whoever knows the writer drops
+  // them (the kernel does, with a chmod, for a non-root writer). `records`,
+  // when given, is set to how many records the chunk then holds (what a
+  // caller needs to decide on compaction, at no extra cost).
+  virtual Status WriteSlices(Ino ino, uint32_t index, std::span<const Slice> slices,
+                             Timespec mtime, uint32_t* records = nullptr) = 0;
+  Status WriteSlice(Ino ino, uint32_t index, const Slice& slice, Timespec mtime,
+                    uint32_t* records = nullptr) {
+    return WriteSlices(ino, index, std::span<const Slice>(&slice, 1), mtime, records);
+  }
 
   // --- Compaction (see docs/compaction.md) ---
   // Swaps, in one transaction, the first old.size() records of chunk `index`

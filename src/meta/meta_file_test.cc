@@ -187,6 +187,26 @@ TEST_P(FileTest, WriteSliceExtendsAndReadsBack) {
   EXPECT_EQ(AttrOf(f).length, attr.length);
 }
 
+// Small writes packed into one slice: each record names a piece of it and
+// holds a reference, so the slice is freed only when no record is left.
+TEST_P(FileTest, WriteSlicesCountsAReferencePerPiece) {
+  Ino f = MkFile(kRootIno, "f");
+  uint64_t id = *meta_->NewSliceId();
+  std::vector<Slice> pieces = {{.pos = 5000, .id = id, .size = 300, .off = 0, .len = 100},
+                               {.pos = 0, .id = id, .size = 300, .off = 100, .len = 100},
+                               {.pos = 70000, .id = id, .size = 300, .off = 200, .len = 100}};
+  uint32_t records = 0;
+  ASSERT_OK(meta_->WriteSlices(f, 1, pieces, clock_.Now(), &records));
+  EXPECT_EQ(records, 3u);
+  EXPECT_EQ(*meta_->ReadChunk(f, 1), pieces);
+  EXPECT_EQ(AttrOf(f).length, (64ull << 20) + 70100);
+  // Cutting the last piece off leaves two references: nothing is freed.
+  ASSERT_OK(meta_->Truncate(root_, f, (64ull << 20) + 6000));
+  EXPECT_TRUE(Freed().empty());
+  ASSERT_OK(meta_->Truncate(root_, f, 64ull << 20));
+  EXPECT_EQ(Freed(), (FreedList{{id, 300}}));
+}
+
 TEST_P(FileTest, WriteSliceErrors) {
   Ino d = MkDir(kRootIno, "d");
   Slice s{.pos = 0, .id = 1, .size = 1, .off = 0, .len = 1};

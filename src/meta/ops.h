@@ -15,7 +15,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,10 +69,17 @@ Status DropLink(kv::Txn& txn, const OpEnv& env, Ino ino, Attr& attr, bool* susta
 // Decrements the references of every slice (K keys); appends those that no
 // longer have any reference to `freed`.
 Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<Slice>* freed);
-// Appends one record to chunk `index`; `records` (when given) is set to how
-// many the chunk then holds.
-Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice,
-                   uint32_t* records = nullptr);
+// Adds `count` references to each slice (id, size): a slice's reference count
+// (K key, absent: 1) is the number of chunk records that name it.
+Status AddSliceRefs(kv::Txn& txn, const std::map<std::pair<uint64_t, uint32_t>, int64_t>& added);
+// Appends records to chunk `index`, in order; `records` (when given) is set to
+// how many the chunk then holds.
+Status AppendSlices(kv::Txn& txn, Ino ino, uint32_t index, std::span<const Slice> slices,
+                    uint32_t* records = nullptr);
+inline Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice,
+                          uint32_t* records = nullptr) {
+  return AppendSlices(txn, ino, index, std::span<const Slice>(&slice, 1), records);
+}
 
 // --- ops_namespace.cc ---
 Result<Entry> DoLookup(kv::Txn& txn, const Context& ctx, Ino parent, std::string_view name);
@@ -149,8 +158,8 @@ Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino 
                         uint64_t length, std::vector<Slice>* freed);
 Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, int mode,
                    uint64_t offset, uint64_t length);
-Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
-                    Timespec mtime, uint32_t* records);
+Status DoWriteSlices(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index,
+                     std::span<const Slice> slices, Timespec mtime, uint32_t* records);
 Result<std::vector<Slice>> DoReadChunk(kv::Txn& txn, Ino ino, uint32_t index);
 Result<std::vector<uint32_t>> DoChunkIndexes(kv::Txn& txn, Ino ino, uint32_t first, size_t limit);
 // See Meta::CopyRange. A slice's reference count (K key, absent: 1) is the

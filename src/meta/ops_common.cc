@@ -116,12 +116,28 @@ Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<S
   return Status::Ok();
 }
 
-Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice,
-                   uint32_t* records) {
+Status AddSliceRefs(kv::Txn& txn, const std::map<std::pair<uint64_t, uint32_t>, int64_t>& added) {
+  for (const auto& [slice, count] : added) {
+    std::string key = keys::SliceRef(slice.first, slice.second);
+    ASSIGN_OR_RETURN(auto v, txn.Get(key));
+    int64_t refs = 1;
+    if (v) {
+      if (v->size() != 8) return Status(Code::kCorrupt, "slice reference count malformed");
+      refs = static_cast<int64_t>(GetLE64(v->data()));
+    }
+    std::string value;
+    PutLE64(&value, static_cast<uint64_t>(refs + count));
+    RETURN_IF_ERROR(txn.Set(key, value));
+  }
+  return Status::Ok();
+}
+
+Status AppendSlices(kv::Txn& txn, Ino ino, uint32_t index, std::span<const Slice> slices,
+                    uint32_t* records) {
   std::string key = keys::Chunk(ino, index);
   ASSIGN_OR_RETURN(auto v, txn.Get(key));
   std::string value = v ? std::move(*v) : std::string();
-  AppendSliceRecord(&value, slice);
+  for (const Slice& slice : slices) AppendSliceRecord(&value, slice);
   if (records) *records = static_cast<uint32_t>(value.size() / kSliceRecordSize);
   return txn.Set(key, value);
 }

@@ -120,16 +120,30 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
   return StoreAttr(txn, ino, attr);
 }
 
-Status DoWriteSlice(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index, const Slice& slice,
-                    Timespec mtime, uint32_t* records) {
-  if (static_cast<uint64_t>(slice.pos) + slice.len > kChunkSize) {
-    return Status(Code::kInvalid, "slice record past the end of its chunk");
+Status DoWriteSlices(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index,
+                     std::span<const Slice> slices, Timespec mtime, uint32_t* records) {
+  uint32_t end_in_chunk = 0;
+  for (const Slice& slice : slices) {
+    if (static_cast<uint64_t>(slice.pos) + slice.len > kChunkSize) {
+      return Status(Code::kInvalid, "slice record past the end of its chunk");
+    }
+    end_in_chunk = std::max(end_in_chunk, slice.pos + slice.len);
   }
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
   if (attr.IsDir()) return Status(Code::kIsDir, "write to a directory");
   if (!attr.IsFile()) return Status(Code::kInvalid, "write to a non-regular file");
-  RETURN_IF_ERROR(AppendSlice(txn, ino, index, slice, records));
-  uint64_t end = static_cast<uint64_t>(index) * kChunkSize + slice.pos + slice.len;
+  RETURN_IF_ERROR(AppendSlices(txn, ino, index, slices, records));
+  // A slice named by several of the records (small writes packed into one
+  // slice) holds a reference for each.
+  std::map<std::pair<uint64_t, uint32_t>, int64_t> extra;
+  for (const Slice& slice : slices) {
+    if (slice.id != 0 && !extra.try_emplace({slice.id, slice.size}, 0).second) {
+      ++extra[{slice.id, slice.size}];
+    }
+  }
+  std::erase_if(extra, [](const auto& e) { return e.second == 0; });
+  RETURN_IF_ERROR(AddSliceRefs(txn, extra));
+  uint64_t end = static_cast<uint64_t>(index) * kChunkSize + end_in_chunk;
   if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
   attr.mtime = attr.ctime = mtime;
   return StoreAttr(txn, ino, attr);
@@ -214,18 +228,7 @@ Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t s
   std::string chunk_key = keys::Chunk(dst, dst_index);
   ASSIGN_OR_RETURN(auto chunk, txn.Get(chunk_key));
   RETURN_IF_ERROR(txn.Set(chunk_key, (chunk ? *chunk : std::string()) + appended));
-  for (const auto& [slice, count] : added) {
-    std::string key = keys::SliceRef(slice.first, slice.second);
-    ASSIGN_OR_RETURN(auto v, txn.Get(key));
-    int64_t refs = 1;
-    if (v) {
-      if (v->size() != 8) return Err(Code::kCorrupt, "slice reference count malformed");
-      refs = static_cast<int64_t>(GetLE64(v->data()));
-    }
-    std::string value;
-    PutLE64(&value, static_cast<uint64_t>(refs + count));
-    RETURN_IF_ERROR(txn.Set(key, value));
-  }
+  RETURN_IF_ERROR(AddSliceRefs(txn, added));
   if (dst_off + n > dattr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &dattr, dst_off + n));
   dattr.mtime = dattr.ctime = env.now;
   RETURN_IF_ERROR(StoreAttr(txn, dst, dattr));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "common/logging.h"
@@ -57,16 +58,72 @@ void Vfs::ReleaseFile(Ino ino) {
   if (it != files_.end() && --it->second->refs == 0) files_.erase(it);
 }
 
-Status Vfs::CommitWriterLocked(Ino ino, FileState& f, uint32_t index, chunk::SliceWriter& w) {
-  auto slice = w.Finish();
+Status Vfs::CommitChunkLocked(Ino ino, FileState& f, uint32_t index) {
+  auto node = f.writers.extract(index);
+  if (node.empty()) return {};
+  auto& sessions = node.mapped();
+  f.pending_slices -= sessions.size();
+  // Small sessions still wholly in memory (random writes) are packed into one
+  // slice, each becoming a record that names its piece: one upload for all
+  // of them instead of one each.
+  struct Packed {
+    uint32_t pos = 0, off = 0, len = 0;
+  };
+  std::vector<std::optional<Packed>> packed_as(sessions.size());
+  std::unique_ptr<chunk::SliceWriter> packed;
+  const size_t pack_limit = layout_.block_size / 4;
+  auto packable = [&](const chunk::SliceWriter& w) {
+    return w.InMemory() && w.length() > 0 && w.length() <= pack_limit;
+  };
   Status s;
-  if (!slice.has_value()) {
-    s = slice.error();
-  } else if (slice->len > 0) {
+  if (std::count_if(sessions.begin(), sessions.end(), [&](auto& w) { return packable(*w); }) > 1) {
+    if (auto id = meta_->NewSliceId(); id.has_value()) {
+      packed = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, 0, uploads_.get(),
+                                                    options_.max_uploads, &buffer_);
+      for (size_t i = 0; i < sessions.size() && s.ok(); ++i) {
+        if (!packable(*sessions[i])) continue;
+        Packed p{sessions[i]->pos(), packed->length(), sessions[i]->length()};
+        s = packed->Write(p.off, sessions[i]->Bytes());
+        packed_as[i] = p;
+        sessions[i].reset();  // its buffer goes back now
+      }
+    }
+  }
+  // Every session's last block starts uploading before any is waited for.
+  if (packed) (void)packed->Seal();
+  for (auto& w : sessions) {
+    if (w) (void)w->Seal();
+  }
+  std::optional<Slice> whole;
+  if (packed && s.ok()) {
+    auto r = packed->Finish();
+    if (r.has_value()) whole = *r;
+    else s = r.error();
+  }
+  std::vector<Slice> slices;
+  slices.reserve(sessions.size());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (packed_as[i]) {
+      if (whole) {
+        slices.push_back(Slice{.pos = packed_as[i]->pos, .id = whole->id, .size = whole->size,
+                               .off = packed_as[i]->off, .len = packed_as[i]->len});
+      }
+      continue;
+    }
+    auto slice = sessions[i]->Finish();
+    if (!slice.has_value()) {
+      if (s.ok()) s = slice.error();
+    } else if (slice->len > 0) {
+      slices.push_back(*slice);
+    }
+  }
+  if (s.ok() && !slices.empty()) {
     uint32_t records = 0;
-    s = meta_->WriteSlice(ino, index, *slice, SystemClock().Now(), &records);
+    s = meta_->WriteSlices(ino, index, slices, SystemClock().Now(), &records);
     auto cached = f.chunks.find(index);
-    if (s.ok() && cached != f.chunks.end()) cached->second.push_back(*slice);
+    if (s.ok() && cached != f.chunks.end()) {
+      cached->second.insert(cached->second.end(), slices.begin(), slices.end());
+    }
     if (s.ok() && options_.compact_threshold > 0 && records > options_.compact_threshold) {
       ScheduleCompaction(ino, index);
     }
@@ -80,11 +137,24 @@ Status Vfs::CommitWriterLocked(Ino ino, FileState& f, uint32_t index, chunk::Sli
 
 Status Vfs::CommitLocked(Ino ino, FileState& f) {
   Status first;
-  for (auto it = f.writers.begin(); it != f.writers.end(); it = f.writers.erase(it)) {
-    Status s = CommitWriterLocked(ino, f, it->first, *it->second);
+  while (!f.writers.empty()) {
+    Status s = CommitChunkLocked(ino, f, f.writers.begin()->first);
     if (!s.ok() && first.ok()) first = s;
   }
   return first;
+}
+
+chunk::SliceWriter* Vfs::WritableLocked(FileState& f, uint32_t index, uint32_t in_chunk,
+                                        size_t n) {
+  auto it = f.writers.find(index);
+  if (it == f.writers.end()) return nullptr;
+  const uint64_t begin = in_chunk, end = begin + n;
+  for (auto w = it->second.rbegin(); w != it->second.rend(); ++w) {
+    if ((*w)->CanWrite(in_chunk, n)) return w->get();
+    const uint64_t wb = (*w)->pos(), we = wb + (*w)->length();
+    if (begin < we && wb < end) return nullptr;  // a newer session must win here
+  }
+  return nullptr;
 }
 
 Result<const std::vector<Slice>*> Vfs::ChunkLocked(Ino ino, FileState& f, uint32_t index) {
@@ -272,28 +342,26 @@ Result<size_t> Vfs::Write(uint64_t fh, uint64_t offset, std::string_view data) {
     uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
     uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
     size_t n = std::min<uint64_t>(data.size() - done, kChunkSize - in_chunk);
-    auto& w = f.writers[index];
-    if (w && !w->CanWrite(in_chunk, n)) {
-      Status s = CommitWriterLocked(h->ino, f, index, *w);
-      w.reset();
-      if (!s.ok()) {
-        f.writers.erase(index);
-        return Err(s);
+    chunk::SliceWriter* w = WritableLocked(f, index, in_chunk, n);
+    if (w == nullptr) {
+      auto sessions = f.writers.find(index);
+      if (sessions != f.writers.end() && sessions->second.size() >= kMaxChunkSessions) {
+        RETURN_IF_ERROR(CommitChunkLocked(h->ino, f, index));
       }
-    }
-    if (!w) {
-      auto id = meta_->NewSliceId();
-      if (!id.has_value()) {
-        f.writers.erase(index);
-        return Err(id.error());
-      }
-      w = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, in_chunk, uploads_.get(),
-                                                 options_.max_uploads, &buffer_);
+      if (f.pending_slices >= kMaxFileSessions) RETURN_IF_ERROR(CommitLocked(h->ino, f));
+      ASSIGN_OR_RETURN(uint64_t id, meta_->NewSliceId());
+      auto& list = f.writers[index];
+      list.push_back(std::make_unique<chunk::SliceWriter>(
+          *store_, layout_, id, in_chunk, uploads_.get(), options_.max_uploads, &buffer_));
+      f.pending_slices++;
+      w = list.back().get();
     }
     Status s = w->Write(in_chunk, data.substr(done, n));
     if (!s.ok()) {
       TLOG(kError) << "write of inode " << h->ino << " at " << pos << " failed: " << s.ToString();
-      f.writers.erase(index);
+      if (auto node = f.writers.extract(index); !node.empty()) {
+        f.pending_slices -= node.mapped().size();
+      }
       return Err(Code::kIO, s.message());
     }
     done += n;

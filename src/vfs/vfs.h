@@ -225,11 +225,16 @@ class Vfs {
   void OverlayPending(Ino ino, Attr* attr);
   Result<std::shared_ptr<Handle>> GetHandle(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> h);
-  // Finishes one write session of chunk `index` and commits its slice; a
-  // failure is logged and becomes kIO. Caller holds f.mu.
-  Status CommitWriterLocked(Ino ino, FileState& f, uint32_t index, chunk::SliceWriter& w);
+  // Finishes the write sessions of chunk `index` and commits their slices in
+  // one transaction, oldest first; they leave f.writers, committed or not
+  // (all or none). A failure is logged and becomes kIO. Caller holds f.mu.
+  Status CommitChunkLocked(Ino ino, FileState& f, uint32_t index);
   // Finishes every write session of `f` and commits the slices. Caller holds f->mu.
   Status CommitLocked(Ino ino, FileState& f);
+  // The write session of chunk `index` that may take [in_chunk, in_chunk + n),
+  // or null: one whose unuploaded tail the range continues or rewrites, with
+  // no newer session overlapping the range (records committed later win).
+  chunk::SliceWriter* WritableLocked(FileState& f, uint32_t index, uint32_t in_chunk, size_t n);
   Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
   Status WaitForMissingBlock(Ino ino, const std::vector<Slice>& slices, uint32_t in_chunk,

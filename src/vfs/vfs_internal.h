@@ -13,12 +13,21 @@
 namespace tessera::vfs {
 
 // One per inode that this mount has open; shared by all of its handles.
+// Limits on write sessions left open, per chunk and per file, before they are
+// committed: each holds at least a small buffer, and each becomes a record.
+inline constexpr size_t kMaxChunkSessions = 256;
+inline constexpr size_t kMaxFileSessions = 1024;
+
 struct Vfs::FileState {
   std::mutex mu;
   int refs = 0;         // guarded by Vfs::files_mu_
   uint64_t length = 0;  // the length including writes not yet committed
-  // The current write session of each chunk with uncommitted data.
-  std::map<uint32_t, std::unique_ptr<chunk::SliceWriter>> writers;
+  // The write sessions of each chunk with uncommitted data, oldest first. A
+  // write that continues none of them starts another instead of committing,
+  // so that random writes are buffered and committed together, in order, in
+  // one transaction per chunk (at close, fsync, a read, or past the limits).
+  std::map<uint32_t, std::vector<std::unique_ptr<chunk::SliceWriter>>> writers;
+  size_t pending_slices = 0;  // sessions in writers
   // Slice records of chunks read so far; refreshed when the file is opened.
   std::map<uint32_t, std::vector<Slice>> chunks;
   // Whether an owner on this mount ever took a POSIX lock / flock on the

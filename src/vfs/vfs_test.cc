@@ -13,6 +13,7 @@
 
 #include "common/metrics.h"
 #include "kv/engine.h"
+#include "vfs/vfs_internal.h"
 
 namespace tessera::vfs {
 namespace {
@@ -23,6 +24,7 @@ class CountingStore final : public object::ObjectStore {
   std::string Describe() const override { return inner_->Describe(); }
   Status Create() override { return inner_->Create(); }
   Status Put(std::string_view key, std::string_view data) override {
+    ++puts;
     return inner_->Put(key, data);
   }
   Result<std::string> Get(std::string_view key, uint64_t offset, int64_t length) override {
@@ -45,6 +47,7 @@ class CountingStore final : public object::ObjectStore {
   }
 
   std::atomic<uint64_t> gets{0};
+  std::atomic<uint64_t> puts{0};
   std::atomic<uint64_t> in_flight{0};
   std::atomic<uint64_t> peak_in_flight{0};
   std::chrono::milliseconds get_delay{0};  // set before concurrent use
@@ -143,6 +146,67 @@ TEST_F(VfsTest, RandomWritesMatchAModel) {
   EXPECT_EQ(ReadAll(fh, model.size() + 10), model);
   ASSERT_TRUE(vfs_->Release(fh).ok());
   auto again = vfs_->Open(ctx_, vfs_->Lookup(ctx_, meta::kRootIno, "r")->ino, O_RDONLY);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ReadAll(*again, model.size()), model);
+  EXPECT_TRUE(vfs_->Release(*again).ok());
+}
+
+// Random small writes are not committed one by one: they stay as separate
+// write sessions of their chunk and are committed together, in order, so
+// that a later write wins wherever it overlaps an earlier one.
+TEST_F(VfsTest, RandomWritesAreCommittedTogetherInOrder) {
+  uint64_t fh = CreateFile("rw");
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "rw")->ino;
+  std::string model;
+  std::mt19937 rng(11);
+  const int kWrites = 200;  // fewer than kMaxChunkSessions per chunk on average
+  for (int i = 0; i < kWrites; ++i) {
+    // 4 KiB-aligned offsets over 4 chunks of 1 MiB of each, so that writes
+    // overlap earlier ones, continue them, or land alone.
+    uint64_t off = (rng() % 4) * kChunkSize + (rng() % 256) * 4096 + (rng() % 2) * 100;
+    size_t len = 1 + rng() % 8192;
+    std::string data(len, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    ASSERT_TRUE(vfs_->Write(fh, off, data).has_value());
+    if (model.size() < off + len) model.resize(off + len, '\0');
+    model.replace(off, len, data);
+  }
+  // No write committed (and so uploaded) its own slice: every block is a
+  // partial one, stored when the sessions are.
+  EXPECT_EQ(store_->puts.load(), 0u);
+  ASSERT_TRUE(vfs_->Flush(fh).ok());
+  // Packed into one slice per chunk: at most ~1.6 MB in 64 KiB blocks.
+  EXPECT_GE(store_->puts.load(), 4u);
+  EXPECT_LE(store_->puts.load(), 40u);
+  EXPECT_EQ(ReadAll(fh, model.size() + 10), model);
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto again = vfs_->Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ReadAll(*again, model.size()), model);
+  EXPECT_TRUE(vfs_->Release(*again).ok());
+  // Every piece holds its slice: the blocks go only with the last record.
+  ASSERT_TRUE(vfs_->Unlink(ctx_, meta::kRootIno, "rw").ok());
+  for (int i = 0; i < 300 && Objects() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Objects(), 0u);
+}
+
+// Past the per-chunk limit of open sessions, the chunk's sessions are
+// committed and writing goes on.
+TEST_F(VfsTest, ManyRandomWritesToOneChunkStayCorrect) {
+  uint64_t fh = CreateFile("many");
+  std::string model;
+  std::mt19937 rng(12);
+  for (size_t i = 0; i < 3 * kMaxChunkSessions + 5; ++i) {
+    uint64_t off = (rng() % 512) * 4096;
+    std::string data(4096, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(vfs_->Write(fh, off, data).has_value());
+    if (model.size() < off + data.size()) model.resize(off + data.size(), '\0');
+    model.replace(off, data.size(), data);
+  }
+  ASSERT_TRUE(vfs_->Release(fh).ok());
+  auto again = vfs_->Open(ctx_, vfs_->Lookup(ctx_, meta::kRootIno, "many")->ino, O_RDONLY);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(ReadAll(*again, model.size()), model);
   EXPECT_TRUE(vfs_->Release(*again).ok());
