@@ -217,10 +217,13 @@ class DumpWriter {
   Status Emit(char kind, std::string_view key, std::string_view value) {
     switch (kind) {
       case 'I': {
-        if (value.size() != kAttrRecordSize) {
+        // allocated (the last 8 bytes) is not dumped: load counts it again.
+        if (value.size() != kAttrRecordSize && value.size() != kAttrRecordSizeNoAllocated) {
           return KeyError(key, "attribute record of " + std::to_string(value.size()) +
                                    " bytes; this build dumps " + std::to_string(kAttrRecordSize) +
-                                   "-byte records");
+                                   "-byte records (and " +
+                                   std::to_string(kAttrRecordSizeNoAllocated) +
+                                   "-byte older ones)");
         }
         ASSIGN_OR_RETURN(Attr attr, DecodeAttr(value));
         auto json = dump::AttrToJson(attr);

@@ -88,6 +88,7 @@ TEST(RecordsTest, AttrRoundTrip) {
   a.length = (1ull << 57) - 1;
   a.rdev = 0x0801;
   a.parent = 0xfedcba9876543210ull;
+  a.allocated = (1ull << 56) + 12345;
   std::string rec = EncodeAttr(a);
   EXPECT_EQ(rec.size(), kAttrRecordSize);
   auto b = DecodeAttr(rec);
@@ -95,6 +96,40 @@ TEST(RecordsTest, AttrRoundTrip) {
   EXPECT_EQ(*b, a);
   EXPECT_EQ(DecodeAttr(rec.substr(0, 40)).error().code(), Code::kCorrupt);
   EXPECT_EQ(*DecodeAttr(rec + "future"), a);  // longer records carry later fields
+}
+
+// A volume made before `allocated` holds 73-byte records: they still decode,
+// a file's allocated bytes unknown (st_blocks then follows the length).
+TEST(RecordsTest, AttrWithoutAllocated) {
+  Attr a;
+  a.mode = S_IFREG | 0644;
+  a.nlink = 1;
+  a.length = 1 << 20;
+  a.parent = 7;
+  a.allocated = 4096;
+  std::string rec = EncodeAttr(a).substr(0, kAttrRecordSizeNoAllocated);
+  auto b = DecodeAttr(rec);
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  EXPECT_EQ(b->length, a.length);
+  EXPECT_EQ(b->parent, a.parent);
+  EXPECT_EQ(b->allocated, kAllocatedUnknown);
+  EXPECT_EQ(b->StoredBytes(), a.length);
+  EXPECT_EQ(DecodeAttr(rec.substr(0, kAttrRecordSizeNoAllocated - 1)).error().code(),
+            Code::kCorrupt);
+  // Re-encoded, the record grows to the current size and keeps "unknown".
+  std::string again = EncodeAttr(*b);
+  EXPECT_EQ(again.size(), kAttrRecordSize);
+  EXPECT_EQ(DecodeAttr(again)->allocated, kAllocatedUnknown);
+  // Other types store nothing as data: 0, and st_blocks follows the length.
+  Attr d;
+  d.mode = S_IFLNK | 0777;
+  d.length = 600;
+  auto e = DecodeAttr(EncodeAttr(d).substr(0, kAttrRecordSizeNoAllocated));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->allocated, 0u);
+  EXPECT_EQ(e->StoredBytes(), 600u);
+  a.allocated = 4096;
+  EXPECT_EQ(a.StoredBytes(), 4096u);
 }
 
 TEST(RecordsTest, DentryRoundTrip) {

@@ -49,6 +49,10 @@ constexpr size_t kMaxXattrValue = 65536;
 constexpr std::string_view kAclAccessXattr = "system.posix_acl_access";
 constexpr std::string_view kAclDefaultXattr = "system.posix_acl_default";
 
+// Attr::allocated of a record written before the field existed (or by a
+// build that does not know it): not known.
+constexpr uint64_t kAllocatedUnknown = ~uint64_t{0};
+
 struct Attr {
   uint32_t mode = 0;  // st_mode: file type bits | permission bits (incl. suid/sgid/sticky)
   uint32_t uid = 0;
@@ -59,10 +63,20 @@ struct Attr {
   uint32_t rdev = 0;
   Ino parent = 0;  // directories; files while nlink == 1
   uint8_t flags = 0;
+  // Files: the bytes of [0, length) that data records show (not holes, not
+  // ranges nothing was written to), kept exact by every operation that
+  // changes a chunk or the length; kAllocatedUnknown for a file whose record
+  // predates the field. 0 for other types.
+  uint64_t allocated = 0;
 
   bool IsDir() const { return S_ISDIR(mode); }
   bool IsFile() const { return S_ISREG(mode); }
   bool IsSymlink() const { return S_ISLNK(mode); }
+  // What st_blocks counts, in bytes: a file's allocated bytes (its length
+  // when they are not known); the length of anything else.
+  uint64_t StoredBytes() const {
+    return IsFile() && allocated != kAllocatedUnknown ? allocated : length;
+  }
   bool operator==(const Attr&) const = default;
 };
 

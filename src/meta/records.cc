@@ -34,11 +34,12 @@ std::string EncodeAttr(const Attr& a) {
   PutBE64(&out, a.length);
   PutBE32(&out, a.rdev);
   PutBE64(&out, a.parent);
+  PutBE64(&out, a.allocated);
   return out;
 }
 
 Result<Attr> DecodeAttr(std::string_view data) {
-  if (data.size() < kAttrRecordSize) {
+  if (data.size() < kAttrRecordSizeNoAllocated) {
     return Err(Code::kCorrupt, "attribute record of " + std::to_string(data.size()) +
                                    " bytes, expected " + std::to_string(kAttrRecordSize));
   }
@@ -55,6 +56,11 @@ Result<Attr> DecodeAttr(std::string_view data) {
   a.length = d.BE64();
   a.rdev = d.BE32();
   a.parent = d.BE64();
+  if (data.size() >= kAttrRecordSize) {
+    a.allocated = d.BE64();
+  } else if (a.IsFile()) {
+    a.allocated = kAllocatedUnknown;  // a record from before the field
+  }
   return a;
 }
 

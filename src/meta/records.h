@@ -1,11 +1,13 @@
 // Value encodings of the namespace's records: inode attributes and directory
 // entries (the key schema is in keys.h).
 //
-// Attributes are a fixed 73-byte big-endian record:
+// Attributes are a fixed 81-byte big-endian record:
 //   flags u8 | mode u32 | uid u32 | gid u32 |
 //   atime sec i64, nsec u32 | mtime sec i64, nsec u32 | ctime sec i64, nsec u32 |
-//   nlink u32 | length u64 | rdev u32 | parent u64
-// Longer values are accepted (room for later fields); shorter ones are corrupt.
+//   nlink u32 | length u64 | rdev u32 | parent u64 | allocated u64
+// Volumes made before `allocated` hold 73-byte records, which decode with
+// allocated = kAllocatedUnknown. Longer values are accepted (room for later
+// fields); shorter ones are corrupt.
 //
 // A directory entry's value is the child's type (mode >> 12, one byte)
 // followed by the child inode (u64 big-endian).
@@ -20,7 +22,9 @@
 
 namespace tessera::meta {
 
-constexpr size_t kAttrRecordSize = 73;
+constexpr size_t kAttrRecordSize = 81;
+// A record from before the `allocated` field.
+constexpr size_t kAttrRecordSizeNoAllocated = 73;
 
 std::string EncodeAttr(const Attr& a);
 Result<Attr> DecodeAttr(std::string_view data);
