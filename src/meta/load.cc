@@ -9,8 +9,16 @@
 // inode's "ino"/"attr"/"symlink", one chunk, one entry, one xattr, one
 // counter, one deleted file, one slice reference) as nlohmann::json, which
 // it checks, turns into a key and value, and queues for the next batch.
+//
+// A file's attr.allocated is not in the dump: it is counted from the chunks
+// loaded with it (the same count meta keeps, see allocated.cc), so the attr
+// key is written when the inode's record ends. Chunks come after "attr" but
+// for files with very many (see dump.cc's hold budget); when some came
+// before it, the chunks are read back from the engine a page at a time once
+// the length is known, so memory stays bounded.
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/encoding.h"
@@ -182,6 +190,9 @@ class Loader final : public nlohmann::json_sax<Json> {
         frames_.push_back(Frame::kInode);
         ino_ = 0;
         fields_.clear();
+        attr_.reset();
+        covered_ = 0;
+        chunks_first_ = false;
         return true;
       case Slot::kArrayFrame:
       case Slot::kObjectFrame: {
@@ -210,6 +221,11 @@ class Loader final : public nlohmann::json_sax<Json> {
     if (frame == Frame::kTop) done_ = true;
     if (frame == Frame::kInode) {
       if (ino_ == 0) return Fail(Bad("an inode record has no \"ino\""));
+      if (attr_) {
+        Status st = PutAttr();
+        if (!st.ok()) return Fail(std::move(st));
+        attr_.reset();
+      }
       ino_ = 0;
     }
     return true;
@@ -372,7 +388,8 @@ class Loader final : public nlohmann::json_sax<Json> {
       if (!attr) return Bad(Where() + attr.error().message());
       ++report_->stats.inodes;
       SeeInode(attr->parent);
-      return Put(keys::Attr(ino_), EncodeAttr(*attr));
+      attr_ = *attr;  // written when the record ends, with its allocated bytes
+      return Status::Ok();
     }
     auto target = dump::BytesFromJson(j, Where() + "symlink");
     if (!target) return target.error();
@@ -394,6 +411,7 @@ class Loader final : public nlohmann::json_sax<Json> {
     std::string where = Where() + "chunk " + k + ": ";
     if (!j.is_array()) return Bad(where + "must be an array of slices");
     std::string value;
+    std::vector<Slice> records;
     for (const Json& s : j) {
       if (!s.is_array() || s.size() != 5 ||
           !std::all_of(s.begin(), s.end(), [](const Json& v) { return v.is_number_unsigned(); })) {
@@ -411,10 +429,17 @@ class Loader final : public nlohmann::json_sax<Json> {
                   .off = static_cast<uint32_t>(f[3]),
                   .len = static_cast<uint32_t>(f[4])};
       AppendSliceRecord(&value, slice);
+      records.push_back(slice);
       max_slice_ = std::max(max_slice_, slice.id);
       ++report_->stats.slices;
     }
-    return Put(keys::Chunk(ino_, static_cast<uint32_t>(index)), value);
+    const auto chunk = static_cast<uint32_t>(index);
+    if (attr_) {
+      covered_ += ChunkCoverage(records, ChunkLimit(chunk, attr_->length));
+    } else {
+      chunks_first_ = true;
+    }
+    return Put(keys::Chunk(ino_, chunk), value);
   }
 
   Status Entry(const Json& j) {
@@ -482,6 +507,45 @@ class Loader final : public nlohmann::json_sax<Json> {
 
   // --- writing ---
 
+  // Writes the attribute of the inode whose record ends, a file's with the
+  // bytes its chunks show.
+  Status PutAttr() {
+    if (attr_->IsFile()) {
+      if (chunks_first_) {
+        ASSIGN_OR_RETURN(covered_, CountLoadedChunks(attr_->length));
+      }
+      attr_->allocated = std::min(covered_, attr_->length);
+    }
+    return Put(keys::Attr(ino_), EncodeAttr(*attr_));
+  }
+
+  // The bytes the chunks of the current inode show under `length`, read back
+  // from the engine (after writing the batch) a page at a time.
+  Result<uint64_t> CountLoadedChunks(uint64_t length) {
+    RETURN_IF_ERROR(Flush());
+    constexpr size_t kPage = 1000;
+    const std::string prefix = keys::ChunkPrefix(ino_);
+    const std::string end = kv::PrefixEnd(prefix);
+    std::string from = prefix;
+    uint64_t n = 0;
+    for (;;) {
+      std::vector<kv::KeyValue> page;
+      RETURN_IF_ERROR(kv::RunTxn(engine_,
+                                 [&](kv::Txn& txn) -> Status {
+                                   ASSIGN_OR_RETURN(page, txn.Scan(from, end, kPage));
+                                   return Status::Ok();
+                                 },
+                                 {.read_only = true}));
+      for (const auto& [key, value] : page) {
+        auto index = keys::ParseChunkIndex(key);
+        if (!index) return Err(Code::kCorrupt, "malformed chunk key");
+        n += ChunkCoverage(DecodeSliceRecords(value), ChunkLimit(*index, length));
+      }
+      if (page.size() < kPage) return n;
+      from = page.back().first + '\0';
+    }
+  }
+
   Status Put(std::string key, std::string value) {
     batch_.emplace_back(std::move(key), std::move(value));
     if (batch_.size() >= std::max<size_t>(options_.batch_keys, 1)) return Flush();
@@ -515,6 +579,9 @@ class Loader final : public nlohmann::json_sax<Json> {
   bool done_ = false;             // the document's object has closed
   Ino ino_ = 0;                   // the inode record being read (0: before its "ino")
   std::set<std::string> fields_;  // of that record
+  std::optional<Attr> attr_;      // its attribute, once read
+  uint64_t covered_ = 0;          // bytes its chunks after the attribute show
+  bool chunks_first_ = false;     // some of its chunks came before the attribute
   Json record_;                   // the record being built
   std::vector<Json*> built_;      // its open containers, innermost last
   std::string build_key_;         // the last key inside it

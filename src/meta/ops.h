@@ -72,14 +72,33 @@ Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<S
 // Adds `count` references to each slice (id, size): a slice's reference count
 // (K key, absent: 1) is the number of chunk records that name it.
 Status AddSliceRefs(kv::Txn& txn, const std::map<std::pair<uint64_t, uint32_t>, int64_t>& added);
-// Appends records to chunk `index`, in order; `records` (when given) is set to
-// how many the chunk then holds.
-Status AppendSlices(kv::Txn& txn, Ino ino, uint32_t index, std::span<const Slice> slices,
-                    uint32_t* records = nullptr);
-inline Status AppendSlice(kv::Txn& txn, Ino ino, uint32_t index, const Slice& slice,
-                          uint32_t* records = nullptr) {
-  return AppendSlices(txn, ino, index, std::span<const Slice>(&slice, 1), records);
-}
+// Appends `slices` to chunk `index` of file `ino` and moves attr->allocated
+// by what they change there (AccountChunk): attr->length must already be the
+// length after the append, `old_length` the one before. The caller stores the
+// attr. `records` (when given) is set to how many the chunk then holds.
+Status AppendSlices(kv::Txn& txn, Ino ino, Attr* attr, uint64_t old_length, uint32_t index,
+                    std::span<const Slice> slices, uint32_t* records = nullptr);
+
+// --- allocated.cc: Attr::allocated ---
+// Bytes [begin, end) of a chunk.
+struct ByteRange {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+// The ranges of a chunk that data records (id != 0) show, the later record
+// winning where records overlap; ascending and disjoint.
+std::vector<ByteRange> CoveredRanges(const std::vector<Slice>& records);
+// How many bytes of chunk bytes [0, limit) data records show.
+uint64_t ChunkCoverage(const std::vector<Slice>& records, uint64_t limit);
+// How many bytes of chunk `index` lie inside a file of `length` bytes.
+uint64_t ChunkLimit(uint32_t index, uint64_t length);
+// Moves attr->allocated of a file by what chunk `index` changed from
+// `before` (its records while the length was `old_length`) to `after` (its
+// records now, under attr->length). When the chunk is the whole file (index
+// 0, length at most kChunkSize) the total is set from it, known or not;
+// otherwise an unknown total stays unknown. Clipped to [0, length].
+void AccountChunk(Attr* attr, uint32_t index, const std::vector<Slice>& before, uint64_t old_length,
+                  const std::vector<Slice>& after);
 
 // --- ops_namespace.cc ---
 Result<Entry> DoLookup(kv::Txn& txn, const Context& ctx, Ino parent, std::string_view name);

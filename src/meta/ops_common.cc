@@ -132,12 +132,18 @@ Status AddSliceRefs(kv::Txn& txn, const std::map<std::pair<uint64_t, uint32_t>, 
   return Status::Ok();
 }
 
-Status AppendSlices(kv::Txn& txn, Ino ino, uint32_t index, std::span<const Slice> slices,
-                    uint32_t* records) {
+Status AppendSlices(kv::Txn& txn, Ino ino, Attr* attr, uint64_t old_length, uint32_t index,
+                    std::span<const Slice> slices, uint32_t* records) {
   std::string key = keys::Chunk(ino, index);
   ASSIGN_OR_RETURN(auto v, txn.Get(key));
   std::string value = v ? std::move(*v) : std::string();
-  for (const Slice& slice : slices) AppendSliceRecord(&value, slice);
+  std::vector<Slice> before = DecodeSliceRecords(value);
+  std::vector<Slice> after = before;
+  for (const Slice& s : slices) {
+    AppendSliceRecord(&value, s);
+    after.push_back(s);
+  }
+  AccountChunk(attr, index, before, old_length, after);
   if (records) *records = static_cast<uint32_t>(value.size() / kSliceRecordSize);
   return txn.Set(key, value);
 }

@@ -10,6 +10,11 @@
 // does, with kBusy. The transaction reads the chunk key, so a concurrent
 // writer and the swap serialize on it like any two writers.
 //
+// The new record may show more data than the old ones did: it spans from the
+// first byte they showed to the last, so holes between become stored zeros.
+// The swap recounts the chunk for attr.allocated (AccountChunk) and stores
+// the attr when that moved; times stay.
+//
 // The old slices lose their references after the swap, in bounded batches:
 // a chunk may hold thousands of records and an engine bounds how many keys one
 // transaction may touch (etcd: 128). The swap queues them on R<id> in the same
@@ -47,6 +52,9 @@ Status DoCompactChunk(kv::Txn& txn, Ino ino, uint32_t index, const std::vector<S
   } else {
     RETURN_IF_ERROR(txn.Set(key, next));
   }
+  const uint64_t allocated = attr.allocated;
+  AccountChunk(&attr, index, DecodeSliceRecords(*value), attr.length, DecodeSliceRecords(next));
+  if (attr.allocated != allocated) RETURN_IF_ERROR(StoreAttr(txn, ino, attr));
   std::string queued;
   for (const Slice& s : old) {
     if (s.id != 0) AppendSliceRecord(&queued, s);

@@ -4,6 +4,10 @@
 // past the new length and covers the rest of the old data inside the boundary
 // chunk with a hole record (slice id 0), so that growing the file again reads
 // zeros; punching and zeroing append hole records the same way.
+//
+// Every change of a chunk's records or of the length moves attr.allocated
+// in the same transaction (AccountChunk). Growing a file, by truncate or
+// fallocate, adds nothing: no record covers the bytes past the old length.
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,8 +31,10 @@ Status CheckWritableFile(kv::Txn& txn, const Context& ctx, const Attr& attr, Ino
   return CheckAccess(txn, ctx, ino, attr, W_OK);
 }
 
-// Appends hole records over [begin, end) of the file, one per chunk touched.
-Status AppendHoles(kv::Txn& txn, Ino ino, uint64_t begin, uint64_t end) {
+// Appends hole records over [begin, end) of the file, one per chunk touched
+// (see AppendSlices for `attr` and `old_length`).
+Status AppendHoles(kv::Txn& txn, Ino ino, Attr* attr, uint64_t old_length, uint64_t begin,
+                   uint64_t end) {
   while (begin < end) {
     uint32_t index = static_cast<uint32_t>(begin / kChunkSize);
     uint64_t chunk_end = (static_cast<uint64_t>(index) + 1) * kChunkSize;
@@ -36,7 +42,7 @@ Status AppendHoles(kv::Txn& txn, Ino ino, uint64_t begin, uint64_t end) {
     Slice hole;
     hole.pos = static_cast<uint32_t>(begin % kChunkSize);
     hole.len = static_cast<uint32_t>(stop - begin);
-    RETURN_IF_ERROR(AppendSlice(txn, ino, index, hole));
+    RETURN_IF_ERROR(AppendSlices(txn, ino, attr, old_length, index, {&hole, 1}));
     begin = stop;
   }
   return Status::Ok();
@@ -51,8 +57,11 @@ Status UpdateLength(kv::Txn& txn, const OpEnv& env, Attr* attr, uint64_t length)
   return Status::Ok();
 }
 
-// Deletes every chunk of `ino` from index `first` on and drops its slices.
-Status DropChunksFrom(kv::Txn& txn, Ino ino, uint64_t first, std::vector<Slice>* freed) {
+// Deletes every chunk of `ino` from index `first` on and drops its slices;
+// `covered` is set to the bytes they showed inside a file of `length`.
+Status DropChunksFrom(kv::Txn& txn, Ino ino, uint64_t first, uint64_t length,
+                      std::vector<Slice>* freed, uint64_t* covered) {
+  *covered = 0;
   std::string prefix = keys::ChunkPrefix(ino);
   std::string end = kv::PrefixEnd(prefix);
   if (first > std::numeric_limits<uint32_t>::max()) return Status::Ok();
@@ -61,7 +70,10 @@ Status DropChunksFrom(kv::Txn& txn, Ino ino, uint64_t first, std::vector<Slice>*
   if (kvs.empty()) return Status::Ok();
   std::vector<Slice> slices;
   for (auto& [key, value] : kvs) {
+    auto index = keys::ParseChunkIndex(key);
+    if (!index) return Status(Code::kCorrupt, "malformed chunk key");
     auto records = DecodeSliceRecords(value);
+    *covered += ChunkCoverage(records, ChunkLimit(*index, length));
     slices.insert(slices.end(), records.begin(), records.end());
   }
   RETURN_IF_ERROR(txn.DeleteRange(begin, end));
@@ -77,17 +89,25 @@ Result<Attr> DoTruncate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino 
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
   RETURN_IF_ERROR(CheckWritableFile(txn, ctx, attr, ino));
   uint64_t old = attr.length;
+  RETURN_IF_ERROR(UpdateLength(txn, env, &attr, length));
   if (length < old) {
     uint64_t boundary = length / kChunkSize;
     uint64_t in_chunk = length % kChunkSize;
-    RETURN_IF_ERROR(DropChunksFrom(txn, ino, in_chunk == 0 ? boundary : boundary + 1, freed));
+    uint64_t dropped = 0;
+    RETURN_IF_ERROR(
+        DropChunksFrom(txn, ino, in_chunk == 0 ? boundary : boundary + 1, old, freed, &dropped));
+    if (attr.allocated != kAllocatedUnknown) attr.allocated -= std::min(dropped, attr.allocated);
+    bool boundary_records = false;
     if (in_chunk != 0) {
       ASSIGN_OR_RETURN(auto chunk, txn.Get(keys::Chunk(ino, static_cast<uint32_t>(boundary))));
       uint64_t stop = std::min(old, (boundary + 1) * kChunkSize);
-      if (chunk) RETURN_IF_ERROR(AppendHoles(txn, ino, length, stop));
+      boundary_records = chunk.has_value();
+      if (chunk) RETURN_IF_ERROR(AppendHoles(txn, ino, &attr, old, length, stop));
     }
+    // What is left of a file within its first chunk holds no record: nothing
+    // is stored (this also gives a file from before the field its count).
+    if (boundary == 0 && !boundary_records) attr.allocated = 0;
   }
-  RETURN_IF_ERROR(UpdateLength(txn, env, &attr, length));
   attr.mtime = attr.ctime = env.now;
   RETURN_IF_ERROR(StoreAttr(txn, ino, attr));
   return attr;
@@ -113,7 +133,7 @@ Status DoFallocate(kv::Txn& txn, const Context& ctx, const OpEnv& env, Ino ino, 
   if (punch || zero) {
     // Past the current length the file reads as zeros already.
     uint64_t stop = std::min(end, attr.length);
-    if (offset < stop) RETURN_IF_ERROR(AppendHoles(txn, ino, offset, stop));
+    if (offset < stop) RETURN_IF_ERROR(AppendHoles(txn, ino, &attr, attr.length, offset, stop));
   }
   if (!keep && end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
   attr.mtime = attr.ctime = env.now;
@@ -132,7 +152,10 @@ Status DoWriteSlices(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index,
   ASSIGN_OR_RETURN(Attr attr, LoadAttr(txn, ino));
   if (attr.IsDir()) return Status(Code::kIsDir, "write to a directory");
   if (!attr.IsFile()) return Status(Code::kInvalid, "write to a non-regular file");
-  RETURN_IF_ERROR(AppendSlices(txn, ino, index, slices, records));
+  const uint64_t old_length = attr.length;
+  uint64_t end = static_cast<uint64_t>(index) * kChunkSize + end_in_chunk;
+  if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
+  RETURN_IF_ERROR(AppendSlices(txn, ino, &attr, old_length, index, slices, records));
   // A slice named by several of the records (small writes packed into one
   // slice) holds a reference for each.
   std::map<std::pair<uint64_t, uint32_t>, int64_t> extra;
@@ -143,8 +166,6 @@ Status DoWriteSlices(kv::Txn& txn, const OpEnv& env, Ino ino, uint32_t index,
   }
   std::erase_if(extra, [](const auto& e) { return e.second == 0; });
   RETURN_IF_ERROR(AddSliceRefs(txn, extra));
-  uint64_t end = static_cast<uint64_t>(index) * kChunkSize + end_in_chunk;
-  if (end > attr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &attr, end));
   attr.mtime = attr.ctime = mtime;
   return StoreAttr(txn, ino, attr);
 }
@@ -201,7 +222,7 @@ Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t s
   // A piece that shares many slices is halved until it shares few: each
   // shared slice is a key written in this transaction, and engines bound
   // how many one may write (etcd: 128 operations).
-  std::string appended;
+  std::vector<Slice> appended;
   std::map<std::pair<uint64_t, uint32_t>, int64_t> added;  // slice -> new records
   for (;;) {
     appended.clear();
@@ -209,7 +230,7 @@ Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t s
     Slice hole;
     hole.pos = d;
     hole.len = static_cast<uint32_t>(n);
-    AppendSliceRecord(&appended, hole);
+    appended.push_back(hole);
     const uint64_t end = s + n;
     for (const Slice& r : records) {
       uint64_t from = std::max<uint64_t>(r.pos, s);
@@ -219,17 +240,16 @@ Result<uint64_t> DoCopyRange(kv::Txn& txn, const OpEnv& env, Ino src, uint64_t s
       piece.pos = static_cast<uint32_t>(d + (from - s));
       piece.off = static_cast<uint32_t>(r.off + (from - r.pos));
       piece.len = static_cast<uint32_t>(to - from);
-      AppendSliceRecord(&appended, piece);
+      appended.push_back(piece);
       if (piece.id != 0) ++added[{piece.id, piece.size}];
     }
     if (added.size() <= kCopySharedSlices || n <= 4096) break;
     n /= 2;
   }
-  std::string chunk_key = keys::Chunk(dst, dst_index);
-  ASSIGN_OR_RETURN(auto chunk, txn.Get(chunk_key));
-  RETURN_IF_ERROR(txn.Set(chunk_key, (chunk ? *chunk : std::string()) + appended));
-  RETURN_IF_ERROR(AddSliceRefs(txn, added));
+  const uint64_t old_length = dattr.length;
   if (dst_off + n > dattr.length) RETURN_IF_ERROR(UpdateLength(txn, env, &dattr, dst_off + n));
+  RETURN_IF_ERROR(AppendSlices(txn, dst, &dattr, old_length, dst_index, appended));
+  RETURN_IF_ERROR(AddSliceRefs(txn, added));
   dattr.mtime = dattr.ctime = env.now;
   RETURN_IF_ERROR(StoreAttr(txn, dst, dattr));
   return n;
