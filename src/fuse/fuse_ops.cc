@@ -48,7 +48,7 @@ struct stat ToStat(meta::Ino ino, const Attr& a) {
   st.st_rdev = a.rdev;
   st.st_size = static_cast<off_t>(a.length);
   st.st_blksize = 4096;
-  st.st_blocks = static_cast<blkcnt_t>((a.length + 511) / 512);
+  st.st_blocks = static_cast<blkcnt_t>((a.StoredBytes() + 511) / 512);  // what is stored
   st.st_atim = {a.atime.sec, a.atime.nsec};
   st.st_mtim = {a.mtime.sec, a.mtime.nsec};
   st.st_ctim = {a.ctime.sec, a.ctime.nsec};

@@ -21,6 +21,12 @@ Result<std::string> Vfs::InfoJson(Ino ino) {
   j["mode"] = attr.mode;
   j["nlink"] = attr.nlink;
   j["length"] = attr.length;
+  // Bytes that data records show (st_blocks counts them); null when the
+  // record predates the count.
+  if (attr.IsFile()) {
+    j["allocated"] = attr.allocated == meta::kAllocatedUnknown ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(attr.allocated);
+  }
   j["uid"] = attr.uid;
   j["gid"] = attr.gid;
   j["block_size"] = layout_.block_size;

@@ -146,7 +146,29 @@ void Vfs::OverlayPending(Ino ino, Attr* attr) {
   if (!attr->IsDir() && attr->parent >= meta::kTrashIno) attr->nlink = 0;
   if (auto f = FindFile(ino)) {
     std::lock_guard lock(f->mu);
-    if (!f->writers.empty()) attr->length = f->length;
+    if (f->writers.empty()) return;
+    attr->length = f->length;
+    // Bytes written but not committed count as stored, as a local file
+    // system counts blocks of delayed allocation: each chunk's sessions,
+    // counted once where they overlap (an overestimate where they rewrite
+    // stored data, until the commit).
+    if (attr->allocated == meta::kAllocatedUnknown) return;
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    for (const auto& [index, sessions] : f->writers) {
+      ranges.clear();
+      for (const auto& w : sessions) {
+        ranges.emplace_back(w->pos(), uint64_t{w->pos()} + w->length());
+      }
+      std::sort(ranges.begin(), ranges.end());
+      uint64_t covered = 0;  // end of the ranges counted so far
+      for (auto [begin, end] : ranges) {
+        begin = std::max(begin, covered);
+        if (end <= begin) continue;
+        attr->allocated += end - begin;
+        covered = end;
+      }
+    }
+    attr->allocated = std::min(attr->allocated, attr->length);
   }
 }
 

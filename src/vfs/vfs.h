@@ -220,8 +220,8 @@ class Vfs {
   void ReleaseFile(Ino ino);
   std::shared_ptr<FileState> FindFile(Ino ino);
   // Every attribute handed out must count writes not yet committed, or the
-  // kernel would cache a length that cuts them off; a trashed file shows
-  // nlink 0.
+  // kernel would cache a length that cuts them off (their bytes count as
+  // allocated too); a trashed file shows nlink 0.
   void OverlayPending(Ino ino, Attr* attr);
   Result<std::shared_ptr<Handle>> GetHandle(uint64_t fh);
   uint64_t AddHandle(std::shared_ptr<Handle> h);
