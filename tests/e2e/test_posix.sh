@@ -13,8 +13,9 @@ COPYRANGE=${COPYRANGE:-$ROOT/build/tests/copyrange}
 
 # Cases tessera fails on purpose, as documented in docs/posix.md ("Differences").
 KNOWN_DIFFERENCES=(
-  # st_blocks follows the length, not the allocated data (docs/posix.md)
-  sparse_blocks_allocated
+  # fallocate reserves nothing in object storage: st_blocks counts stored
+  # data only, not a range allocated but never written (docs/posix.md)
+  fallocate_default_allocates_blocks
 )
 # Cases that may pass or fail on tessera, by timing (docs/posix.md):
 TIMING_DIFFERENCES=(
@@ -80,8 +81,10 @@ fi
 # copy_file_range shares slices: 10 GiB copies in a moment and stores nothing.
 head -c $((64 << 20)) /dev/urandom >"$WORK/chunk"
 cp "$WORK/chunk" "$MNT/chunk"
+expect_eq "st_blocks of a 64 MiB file" "$(stat -c %b "$MNT/chunk")" $((64 << 11))
 for i in $(seq 0 159); do "$COPYRANGE" "$MNT/chunk" "$MNT/big" $((i << 26)) >/dev/null; done
 expect_eq "a 10 GiB file made of copies" "$(stat -c %s "$MNT/big")" $((10 << 30))
+expect_eq "st_blocks of the copies" "$(stat -c %b "$MNT/big")" $((10 << 21))
 sync
 objects=$(count_objects)
 start=$(date +%s%N)
@@ -105,6 +108,7 @@ printf tail | dd of="$MNT/huge" bs=1 seek=$(((1 << 50) - 4)) conv=notrunc status
 expect_eq "2^50 file size" "$(stat -c %s "$MNT/huge")" $((1 << 50))
 expect_eq "2^50 file head" "$(head -c 4 "$MNT/huge")" head
 expect_eq "2^50 file tail" "$(tail -c 4 "$MNT/huge")" tail
+expect_eq "2^50 file: du counts the 8 bytes stored" "$(du -B1 "$MNT/huge" | cut -f1)" 512
 expect_eq "2^50 file middle" "$(dd if="$MNT/huge" bs=4096 skip=$((1 << 37)) count=1 status=none | tr -d '\0' | wc -c)" 0
 sync
 [ $(($(count_objects) - objects)) -le 2 ] || fail "a sparse file stored more than its two written blocks"
