@@ -128,6 +128,29 @@ TEST_F(VfsTest, AttributesCountPendingWrites) {
   EXPECT_EQ(vfs_->GetAttr(ino)->length, 6878u);
 }
 
+TEST_F(VfsTest, AllocatedCountsPendingWritesThenWhatIsStored) {
+  uint64_t fh = CreateFile("a");
+  Ino ino = vfs_->Lookup(ctx_, meta::kRootIno, "a")->ino;
+  meta::SetAttrRequest none;
+  ASSERT_TRUE(vfs_->SetAttr(ctx_, ino, none, uint64_t{1} << 30).has_value());  // sparse
+  // Three write sessions, two of them overlapping: [0, 9000) and [8192, 8292)
+  // in chunk 0, [1 MiB, 1 MiB + 4096) apart.
+  ASSERT_TRUE(vfs_->Write(fh, 0, std::string(4096, 'x')).has_value());
+  ASSERT_TRUE(vfs_->Write(fh, 8192, std::string(100, 'y')).has_value());
+  ASSERT_TRUE(vfs_->Write(fh, 1 << 20, std::string(4096, 'z')).has_value());
+  ASSERT_TRUE(vfs_->Write(fh, 4000, std::string(5000, 'w')).has_value());
+  auto pending = vfs_->GetAttr(ino);
+  ASSERT_TRUE(pending.has_value());
+  EXPECT_EQ(pending->length, uint64_t{1} << 30);
+  EXPECT_EQ(pending->StoredBytes(), 9000u + 4096u);
+  ASSERT_TRUE(vfs_->Fsync(fh).ok());
+  EXPECT_EQ(vfs_->GetAttr(ino)->StoredBytes(), 9000u + 4096u);
+  auto info = vfs_->GetXattr(ctx_, ino, kInfoXattr);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_NE(info->find("\"allocated\":13096"), std::string::npos) << *info;
+  EXPECT_TRUE(vfs_->Release(fh).ok());
+}
+
 TEST_F(VfsTest, RandomWritesMatchAModel) {
   uint64_t fh = CreateFile("r");
   std::string model;
