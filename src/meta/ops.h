@@ -94,9 +94,10 @@ uint64_t ChunkCoverage(const std::vector<Slice>& records, uint64_t limit);
 uint64_t ChunkLimit(uint32_t index, uint64_t length);
 // Moves attr->allocated of a file by what chunk `index` changed from
 // `before` (its records while the length was `old_length`) to `after` (its
-// records now, under attr->length). When the chunk is the whole file (index
-// 0, length at most kChunkSize) the total is set from it, known or not;
-// otherwise an unknown total stays unknown. Clipped to [0, length].
+// records now, under attr->length), counting only the bytes the two lists
+// can differ in. An unknown total stays unknown, unless the chunk is the
+// whole file (index 0, length at most kChunkSize): then it is counted from
+// `after`. Clipped to [0, length].
 void AccountChunk(Attr* attr, uint32_t index, const std::vector<Slice>& before, uint64_t old_length,
                   const std::vector<Slice>& after);
 
