@@ -278,8 +278,10 @@ TEST_F(VfsTest, SmallSequentialReadsAreServedByReadahead) {
   // way must not be queued again, or the queue fills with repeats that hold
   // the download threads, and the reader ends up fetching blocks itself.
   SlowSequentialRead(*vfs_, *store_, "small-reads", 4 << 10);
-  // Each block was claimed by the readahead before the reader reached it.
-  EXPECT_EQ(store_->gets_by_reader.load(), 0u) << "of " << store_->gets.load() << " gets";
+  // Each block but the first was claimed by the readahead before the reader
+  // reached it; the first read fetches block 0 itself, before the stream has
+  // read enough for the ratio to let it fetch ahead.
+  EXPECT_LE(store_->gets_by_reader.load(), 1u) << "of " << store_->gets.load() << " gets";
 }
 
 TEST_F(VfsTest, AppendAndTruncateOnOpen) {
