@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -48,6 +49,7 @@ struct MountFlags {
   int max_uploads = 0;  // 0: 20 for object stores, 4 for a local directory
   int max_downloads = 16;
   uint64_t max_readahead_mib = 32;
+  double readahead_ratio = vfs::Options().readahead_ratio;
   int heartbeat_s = 12;
   double missing_block_wait_s = 30;
   std::string metrics = "127.0.0.1:9567";
@@ -177,6 +179,7 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   opts.trash_purge_interval_s = std::max(1, f.trash_purge_interval_s);
   opts.max_readahead_blocks =
       static_cast<uint32_t>((f.max_readahead_mib << 20) / settings.block_size);
+  opts.readahead_ratio = f.readahead_ratio;
   // First: a busy port stops the mount before it opens anything more.
   auto metrics = StartMetrics(f);
   if (!metrics.has_value()) return fail(metrics.error());
@@ -387,6 +390,18 @@ void AddMountCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-readahead", f->max_readahead_mib,
                   "MiB a sequential reader fetches ahead (0: no readahead)")
+      ->capture_default_str();
+  cmd->add_option("--readahead-ratio", f->readahead_ratio,
+                  "caps read amplification: a sequential stream fetches ahead at most this many "
+                  "times the bytes it has read, in whole blocks, so short runs at random "
+                  "offsets fetch nothing past the blocks they touch and a long read has the "
+                  "full --max-readahead once it has read that divided by this (0: no cap)")
+      ->check([](const std::string& v) -> std::string {
+        char* end = nullptr;
+        const double ratio = std::strtod(v.c_str(), &end);
+        if (!v.empty() && *end == '\0' && ratio >= 0) return "";
+        return "must be a number, 0 or more; got '" + v + "'";
+      })
       ->capture_default_str();
   cmd->add_option("--missing-block-wait", f->missing_block_wait_s,
                   "seconds a read waits for a block the metadata names but the store lacks "

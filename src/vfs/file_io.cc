@@ -224,8 +224,8 @@ Result<uint64_t> Vfs::Open(const Context& ctx, Ino ino, int flags) {
 }
 
 Readahead Vfs::NewReadahead() const {
-  return Readahead(layout_.block_size,
-                   uint64_t{options_.max_readahead_blocks} * layout_.block_size);
+  return Readahead(layout_.block_size, uint64_t{options_.max_readahead_blocks} * layout_.block_size,
+                   options_.readahead_ratio);
 }
 
 // Starts background fetches of the blocks of [from, from + window) that the

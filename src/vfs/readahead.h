@@ -10,6 +10,20 @@
 // used least recently and asks for no readahead, so random access costs at
 // most the blocks it touches.
 //
+// Doubling alone overreacts to what random access on large files often is:
+// short sequential runs at random places (records of a few hundred KiB read
+// with 128 KiB kernel requests). Such a run looks sequential from its second
+// read on, and each run would fetch a whole block or more ahead that nobody
+// reads. So the window is also capped by the ratio: the bytes a stream
+// fetches ahead of its reads may not exceed `ratio` times the bytes it has
+// read so far, counted in whole blocks (blocks are what is fetched; a window
+// of k blocks from the end of a read fetches exactly k blocks past the block
+// that read touched). A stream must read block_size / ratio bytes before its
+// first block ahead, and reaches the full window once it has read
+// max_window / ratio; after that the cap no longer binds. Each stream that
+// ends thus has wasted at most `ratio` times what it read, besides the blocks
+// its reads touched. A ratio of 0 turns the cap off.
+//
 // Not thread-safe: the handle's mutex guards it.
 #pragma once
 
@@ -22,9 +36,9 @@ class Readahead {
  public:
   static constexpr int kStreams = 4;
 
-  Readahead() : Readahead(1, 0) {}  // off
-  Readahead(uint64_t block_size, uint64_t max_window)
-      : block_size_(block_size), max_window_(max_window) {
+  Readahead() : Readahead(1, 0, 0) {}  // off
+  Readahead(uint64_t block_size, uint64_t max_window, double ratio)
+      : block_size_(block_size), max_window_(max_window), ratio_(ratio) {
     streams_[0].valid = true;  // a read from offset 0 starts a stream
   }
 
@@ -36,11 +50,16 @@ class Readahead {
   struct Stream {
     bool valid = false;
     uint64_t next = 0;    // where the stream's next read starts
-    uint64_t window = 0;  // bytes
+    uint64_t window = 0;  // bytes, before the ratio's cap
+    uint64_t read = 0;    // bytes of the reads that made or continued it
     uint64_t used = 0;    // tick of the last read that continued it
   };
+  // The window of `s`, capped by the ratio to whole blocks.
+  uint64_t Capped(const Stream& s) const;
+
   uint64_t block_size_;
   uint64_t max_window_;
+  double ratio_;
   uint64_t tick_ = 0;
   std::array<Stream, kStreams> streams_{};
 };

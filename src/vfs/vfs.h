@@ -17,7 +17,8 @@
 // open: close-to-open consistency) go to the ChunkReader, which assembles the
 // bytes from whole blocks held in a bounded BlockCache. A handle that reads
 // sequentially grows a readahead window (one block, doubling up to
-// max_readahead_blocks) whose blocks are fetched in the background.
+// max_readahead_blocks, and at most readahead_ratio times what it has read)
+// whose blocks are fetched in the background.
 // Full blocks upload in the background too (max_uploads at once).
 //
 // Compaction (compact.cc, docs/compaction.md): a commit that leaves a chunk
@@ -69,6 +70,9 @@ struct Options {
   int max_uploads = 20;                     // blocks uploading at once
   int max_downloads = 16;                   // readahead fetches at once
   uint32_t max_readahead_blocks = 8;        // readahead window of a sequential reader
+  // A stream fetches ahead at most this many times the bytes it has read, in
+  // whole blocks (vfs/readahead.h); 0: no cap.
+  double readahead_ratio = 4;
   int cleanup_interval_ms = 1000;           // how often deleted data is freed
   int heartbeat_interval_s = 12;
   // How long a read waits for a block that committed records name and the
