@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <vector>
 
 #include "common/logging.h"
@@ -372,6 +374,9 @@ metrics::Latency& OpLatency(const char* name) {
   return metrics::GetLatency("tessera_fuse_ops_seconds", "FUSE requests of every kind");
 }
 
+std::function<void()> g_after_init;
+std::once_flag g_after_init_once;
+
 template <auto Fn, const char* Name>
 struct Timed;
 template <typename... Args, void (*Fn)(fuse_req_t, Args...), const char* Name>
@@ -379,6 +384,9 @@ struct Timed<Fn, Name> {
   static void Call(fuse_req_t req, Args... args) {
     static metrics::Latency& all = OpLatency("");
     static metrics::Latency& own = OpLatency(Name);
+    std::call_once(g_after_init_once, [] {
+      if (g_after_init) g_after_init();
+    });
     auto start = std::chrono::steady_clock::now();
     Fn(req, args...);
     auto took = std::chrono::steady_clock::now() - start;
@@ -392,6 +400,8 @@ constexpr char kWrite[] = "write";
 constexpr char kOther[] = "";
 
 }  // namespace
+
+void SetAfterInit(std::function<void()> fn) { g_after_init = std::move(fn); }
 
 const fuse_lowlevel_ops& Ops() {
   static const fuse_lowlevel_ops ops = [] {

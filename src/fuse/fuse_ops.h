@@ -3,6 +3,11 @@
 
 struct fuse_lowlevel_ops;
 
+#include <functional>
+
 namespace tessera::fuse {
 const fuse_lowlevel_ops& Ops();
+// Runs `fn` once, inside the first request after INIT (by then the kernel has
+// applied the INIT reply). Set before the session starts.
+void SetAfterInit(std::function<void()> fn);
 }
