@@ -67,8 +67,13 @@ mount_tessera() {  # mount_tessera BUCKET DIR
     "$TESSERA" format "$meta" "$1" --storage s3 --bucket "$S3_ENDPOINT/$1" >/dev/null
   fi
   mkdir -p "$2"
+  # A disk cache of the bucket's own under WORK (remount empties it), unless
+  # the options name one.
+  local cache=()
+  [[ $TESSERA_MOUNT_OPTS == *--cache-dir* ]] || cache=(--cache-dir "$WORK/tessera-cache/$1")
   # shellcheck disable=SC2086  # the options are words
-  "$TESSERA" mount "$meta" "$2" --background --log "$WORK/$1.log" $TESSERA_MOUNT_OPTS >/dev/null
+  "$TESSERA" mount "$meta" "$2" --background --log "$WORK/$1.log" "${cache[@]}" \
+    $TESSERA_MOUNT_OPTS >/dev/null
   wait_mounted "$2" tessera
 }
 umount_tessera() { "$TESSERA" umount "$2"; }
@@ -147,7 +152,7 @@ rclone_wait_uploaded() {
 # caches emptied, so that the next read comes from the object store.
 remount() {
   case $1 in
-    tessera) umount_tessera "$2" "$3" && mount_tessera "$2" "$3" ;;
+    tessera) umount_tessera "$2" "$3" && rm -rf "$WORK/tessera-cache/$2" && mount_tessera "$2" "$3" ;;
     s3fs) umount_s3fs "$2" "$3" && mount_s3fs "$2" "$3" ;;
     rclone) umount_rclone "$2" "$3" && rm -rf "$WORK/rclone-cache/$2" && mount_rclone "$2" "$3" ;;
     local) ;;
