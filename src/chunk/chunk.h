@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -181,12 +182,17 @@ class ChunkReader {
   // say; holes and bytes past every slice read as zeros. A missing (kNotFound)
   // or short (kCorrupt) block is an error naming the object, never zeros.
   Status Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, char* out);
+  // The same from the chunk's view (BuildView of its records), which a caller
+  // reading one chunk many times builds once: a read then costs O(log
+  // segments), not a pass over every record.
+  Status Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out);
   // Starts fetching, on `pool`, the blocks that a Read of [chunk_off,
   // chunk_off + n) would need and the cache does not hold (readahead). Errors
   // are left for the Read that needs the block. Needs a cache. At most a quarter of
   // the cache's capacity is being prefetched at once: blocks fetched ahead
   // must not evict each other before they are read.
   void Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, ThreadPool& pool);
+  void Prefetch(std::span<const Segment> view, uint32_t chunk_off, size_t n, ThreadPool& pool);
 
  private:
   using BlockResult = Result<std::shared_ptr<const std::string>>;

@@ -110,6 +110,19 @@ ChunkReader::BlockResult ChunkReader::Complete(const std::string& key, uint32_t 
   return result;
 }
 
+namespace {
+
+// The segments of `view` (ascending, non-overlapping) from the first that
+// ends past `begin`.
+std::span<const Segment> From(std::span<const Segment> view, uint64_t begin) {
+  auto first = std::partition_point(view.begin(), view.end(), [&](const Segment& seg) {
+    return uint64_t{seg.pos} + seg.len <= begin;
+  });
+  return view.subspan(static_cast<size_t>(first - view.begin()));
+}
+
+}  // namespace
+
 // A block is claimed here, before its task is queued: a later call (every
 // read of a sequential stream asks again for its whole window) finds it
 // claimed and queues nothing, so the pool's threads only ever run distinct
@@ -117,10 +130,16 @@ ChunkReader::BlockResult ChunkReader::Complete(const std::string& key, uint32_t 
 void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,
                            ThreadPool& pool) {
   if (cache_ == nullptr || n == 0) return;
+  Prefetch(BuildView(slices), chunk_off, n, pool);
+}
+
+void ChunkReader::Prefetch(std::span<const Segment> view, uint32_t chunk_off, size_t n,
+                           ThreadPool& pool) {
+  if (cache_ == nullptr || n == 0) return;
   const uint64_t begin = chunk_off;
   const uint64_t end = begin + n;
   const uint32_t bs = layout_.block_size;
-  for (const Segment& seg : BuildView(slices)) {
+  for (const Segment& seg : From(view, begin)) {
     const uint64_t seg_end = uint64_t{seg.pos} + seg.len;
     if (seg_end <= begin || seg.id == 0) continue;
     if (seg.pos >= end) break;
@@ -148,12 +167,16 @@ void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off,
 
 Status ChunkReader::Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,
                          char* out) {
+  return Read(BuildView(slices), chunk_off, n, out);
+}
+
+Status ChunkReader::Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out) {
   const uint64_t begin = chunk_off;
   const uint64_t end = begin + n;
   const uint32_t bs = layout_.block_size;
   uint64_t filled = begin;  // out holds chunk bytes [begin, filled)
   Fetched fetched;
-  for (const Segment& seg : BuildView(slices)) {
+  for (const Segment& seg : From(view, begin)) {
     const uint64_t seg_end = uint64_t{seg.pos} + seg.len;
     if (seg_end <= begin) continue;
     if (seg.pos >= end) break;

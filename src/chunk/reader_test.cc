@@ -236,7 +236,7 @@ TEST(ChunkReaderTest, HolesAndPastTheEndAreZeros) {
   auto store = object::NewMemStore();
   ChunkReader reader(*store, kLayout, nullptr);
   std::string got(100, 'x');
-  ASSERT_TRUE(reader.Read({}, 1000, got.size(), got.data()).ok());
+  ASSERT_TRUE(reader.Read(std::vector<Slice>{}, 1000, got.size(), got.data()).ok());
   EXPECT_EQ(got, std::string(100, '\0'));
   ASSERT_TRUE(reader.Read({{.pos = 0, .len = 5000}}, 4990, got.size(), got.data()).ok());
   EXPECT_EQ(got, std::string(100, '\0'));

@@ -122,7 +122,9 @@ Status Vfs::CommitChunkLocked(Ino ino, FileState& f, uint32_t index) {
     s = meta_->WriteSlices(ino, index, slices, SystemClock().Now(), &records);
     auto cached = f.chunks.find(index);
     if (s.ok() && cached != f.chunks.end()) {
-      cached->second.insert(cached->second.end(), slices.begin(), slices.end());
+      std::vector<Slice> records = cached->second->records;
+      records.insert(records.end(), slices.begin(), slices.end());
+      cached->second = std::make_shared<const CachedChunk>(std::move(records));
     }
     if (s.ok() && options_.compact_threshold > 0 && records > options_.compact_threshold) {
       ScheduleCompaction(ino, index);
@@ -157,13 +159,19 @@ chunk::SliceWriter* Vfs::WritableLocked(FileState& f, uint32_t index, uint32_t i
   return nullptr;
 }
 
-Result<const std::vector<Slice>*> Vfs::ChunkLocked(Ino ino, FileState& f, uint32_t index) {
+Result<std::shared_ptr<const Vfs::CachedChunk>> Vfs::ChunkLocked(Ino ino, FileState& f,
+                                                                 uint32_t index) {
   auto it = f.chunks.find(index);
   if (it == f.chunks.end()) {
     ASSIGN_OR_RETURN(auto slices, meta_->ReadChunk(ino, index));
-    it = f.chunks.emplace(index, std::move(slices)).first;
+    // Left fragmented by another mount, or by one that stopped before its
+    // compaction ran: every read would pay for it.
+    if (options_.compact_threshold > 0 && slices.size() > options_.compact_threshold) {
+      ScheduleCompaction(ino, index);
+    }
+    it = f.chunks.emplace(index, std::make_shared<const CachedChunk>(std::move(slices))).first;
   }
-  return &it->second;
+  return it->second;
 }
 
 Result<std::pair<Entry, uint64_t>> Vfs::Create(const Context& ctx, Ino parent,
@@ -238,9 +246,9 @@ void Vfs::ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window)
     const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
     const uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
     const uint64_t len = std::min<uint64_t>(end - pos, kChunkSize - in_chunk);
-    auto slices = ChunkLocked(ino, f, index);
-    if (!slices.has_value()) return;
-    reader_.Prefetch(**slices, in_chunk, len, *downloads_);
+    auto cached = ChunkLocked(ino, f, index);
+    if (!cached.has_value()) return;
+    reader_.Prefetch((*cached)->view, in_chunk, len, *downloads_);
     pos += len;
   }
 }
@@ -263,7 +271,7 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
     uint64_t pos = offset + done;
     uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
     uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
-    std::vector<Slice> slices;
+    std::shared_ptr<const CachedChunk> chunk;
     size_t n;
     {
       std::lock_guard lock(f.mu);
@@ -271,29 +279,29 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
       RETURN_IF_ERROR(CommitLocked(h->ino, f));
       if (pos >= f.length) break;
       n = std::min<uint64_t>({size - done, kChunkSize - in_chunk, f.length - pos});
-      ASSIGN_OR_RETURN(const std::vector<Slice>* cached, ChunkLocked(h->ino, f, index));
-      slices = *cached;
+      ASSIGN_OR_RETURN(chunk, ChunkLocked(h->ino, f, index));
       if (window > 0 && done == 0) ReadAheadLocked(h->ino, f, offset + size, window);
     }
-    Status s = reader_.Read(slices, in_chunk, n, out + done);
+    Status s = reader_.Read(chunk->view, in_chunk, n, out + done);
     if (s.code() == Code::kIO || s.code() == Code::kNotFound) {
       // The cached records may name slices that a compaction (here or on
       // another mount) has replaced and freed since: read them again, and
       // retry once if they changed.
-      std::vector<Slice> fresh;
+      std::shared_ptr<const CachedChunk> fresh;
       {
         std::lock_guard lock(f.mu);
         f.chunks.erase(index);
-        ASSIGN_OR_RETURN(const std::vector<Slice>* cached, ChunkLocked(h->ino, f, index));
-        fresh = *cached;
+        ASSIGN_OR_RETURN(fresh, ChunkLocked(h->ino, f, index));
       }
-      if (fresh != slices) {
+      if (fresh->records != chunk->records) {
         TLOG(kDebug) << "inode " << h->ino << " chunk " << index
                      << " changed under a read; retrying: " << s.ToString();
-        s = reader_.Read(fresh, in_chunk, n, out + done);
+        s = reader_.Read(fresh->view, in_chunk, n, out + done);
       }
     }
-    if (s.code() == Code::kNotFound) s = WaitForMissingBlock(h->ino, slices, in_chunk, n, out + done, s);
+    if (s.code() == Code::kNotFound) {
+      s = WaitForMissingBlock(h->ino, chunk->records, in_chunk, n, out + done, s);
+    }
     if (!s.ok()) {
       TLOG(kError) << "read of inode " << h->ino << " at " << pos << " failed: " << s.ToString();
       return Err(Code::kIO, s.message());
@@ -433,8 +441,8 @@ Result<uint64_t> Vfs::Lseek(uint64_t fh, uint64_t offset, int whence) {
   const uint32_t first = static_cast<uint32_t>(offset / kChunkSize);
   ASSIGN_OR_RETURN(auto indexes, meta_->ChunkIndexes(h->ino, first, 0));
   auto view_of = [&](uint32_t index) -> Result<std::vector<chunk::Segment>> {
-    ASSIGN_OR_RETURN(const std::vector<Slice>* slices, ChunkLocked(h->ino, f, index));
-    return chunk::BuildView(*slices);
+    ASSIGN_OR_RETURN(auto cached, ChunkLocked(h->ino, f, index));
+    return cached->view;
   };
   if (whence == SEEK_DATA) {
     for (uint32_t index : indexes) {

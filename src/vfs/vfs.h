@@ -218,6 +218,7 @@ class Vfs {
 
  private:
   struct FileState;
+  struct CachedChunk;
   struct Handle;
 
   std::shared_ptr<FileState> AcquireFile(Ino ino, const Attr& attr);
@@ -239,7 +240,10 @@ class Vfs {
   // or null: one whose unuploaded tail the range continues or rewrites, with
   // no newer session overlapping the range (records committed later win).
   chunk::SliceWriter* WritableLocked(FileState& f, uint32_t index, uint32_t in_chunk, size_t n);
-  Result<const std::vector<Slice>*> ChunkLocked(Ino ino, FileState& f, uint32_t index);
+  // Chunk `index`'s records and view as this mount last read them (read from
+  // meta if not cached). A chunk with more records than the compaction
+  // threshold is queued for compaction as it is read. Caller holds f.mu.
+  Result<std::shared_ptr<const CachedChunk>> ChunkLocked(Ino ino, FileState& f, uint32_t index);
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
   Status WaitForMissingBlock(Ino ino, const std::vector<Slice>& slices, uint32_t in_chunk,
                              size_t n, char* out, Status first);

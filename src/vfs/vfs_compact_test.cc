@@ -132,6 +132,27 @@ TEST_F(VfsCompactTest, ManySmallWritesAreCompactedInTheBackground) {
   EXPECT_TRUE(WaitFor([&] { return Objects() <= 21 * 4; })) << Objects() << " objects";
 }
 
+// A chunk left fragmented by a mount that does not compact is compacted by
+// the first mount that reads it (every read of it would pay otherwise).
+TEST_F(VfsCompactTest, ReadingAFragmentedChunkQueuesItsCompaction) {
+  Options off;
+  off.compact_threshold = 0;
+  Vfs& writer = Mount(off);
+  auto created = writer.Create(ctx_, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  ASSERT_TRUE(writer.Release(created->second).ok());
+  Scribble(writer, ino, 100, 4);
+  ASSERT_EQ(Slices(writer, ino), 100u);
+  Vfs& reader = Mount(Options{});  // threshold 20
+  auto fh = reader.Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(fh.has_value());
+  EXPECT_EQ(ReadAll(reader, *fh), model_);
+  EXPECT_TRUE(WaitFor([&] { return Slices(reader, ino) <= 2; })) << Slices(reader, ino);
+  EXPECT_EQ(ReadAll(reader, *fh), model_);
+  ASSERT_TRUE(reader.Release(*fh).ok());
+}
+
 TEST_F(VfsCompactTest, CompactXattrLeavesOneSliceAndTheSameBytes) {
   Options o;
   o.compact_threshold = 0;  // only on demand

@@ -18,6 +18,14 @@ namespace tessera::vfs {
 inline constexpr size_t kMaxChunkSessions = 256;
 inline constexpr size_t kMaxFileSessions = 1024;
 
+// A chunk's slice records and their view (chunk::BuildView), built once per
+// change rather than per read. Immutable: readers hold it without the lock.
+struct Vfs::CachedChunk {
+  std::vector<Slice> records;
+  std::vector<chunk::Segment> view;
+  explicit CachedChunk(std::vector<Slice> r) : records(std::move(r)), view(chunk::BuildView(records)) {}
+};
+
 struct Vfs::FileState {
   std::mutex mu;
   int refs = 0;         // guarded by Vfs::files_mu_
@@ -28,8 +36,8 @@ struct Vfs::FileState {
   // one transaction per chunk (at close, fsync, a read, or past the limits).
   std::map<uint32_t, std::vector<std::unique_ptr<chunk::SliceWriter>>> writers;
   size_t pending_slices = 0;  // sessions in writers
-  // Slice records of chunks read so far; refreshed when the file is opened.
-  std::map<uint32_t, std::vector<Slice>> chunks;
+  // Chunks read so far; refreshed when the file is opened.
+  std::map<uint32_t, std::shared_ptr<const CachedChunk>> chunks;
   // Whether an owner on this mount ever took a POSIX lock / flock on the
   // file: only then does a close ask meta to drop that owner's locks.
   std::atomic<bool> posix_locked{false};
