@@ -81,7 +81,11 @@ Status Vfs::CommitChunkLocked(Ino ino, FileState& f, uint32_t index) {
       packed = std::make_unique<chunk::SliceWriter>(*store_, layout_, *id, 0, uploads_.get(),
                                                     options_.max_uploads, &buffer_);
       for (size_t i = 0; i < sessions.size() && s.ok(); ++i) {
-        if (!packable(*sessions[i])) continue;
+        // A slice lives in one chunk: what does not fit stays its own slice.
+        if (!packable(*sessions[i]) ||
+            uint64_t{packed->length()} + sessions[i]->length() > kChunkSize) {
+          continue;
+        }
         Packed p{sessions[i]->pos(), packed->length(), sessions[i]->length()};
         s = packed->Write(p.off, sessions[i]->Bytes());
         packed_as[i] = p;

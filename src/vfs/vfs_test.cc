@@ -215,6 +215,42 @@ TEST_F(VfsTest, RandomWritesAreCommittedTogetherInOrder) {
   EXPECT_EQ(Objects(), 0u);
 }
 
+// Packed pieces are at most a quarter block each, but many of them can add up
+// to more than a chunk: the packed slice stops at the chunk's size and the
+// rest commit as slices of their own.
+TEST(VfsPackTest, PiecesBeyondAChunkStayTheirOwnSlices) {
+  auto m = meta::NewMeta(kv::NewMemEngine());
+  meta::Settings settings;
+  settings.name = "vol";
+  settings.block_size = 4 << 20;
+  ASSERT_TRUE(m->Format(settings, false).ok());
+  Vfs vfs(std::move(m), object::NewMemStore(), settings, Options{});
+  ASSERT_TRUE(vfs.Start(meta::SessionInfo{}).ok());
+  meta::Context ctx;
+  auto created = vfs.Create(ctx, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  const uint64_t fh = created->second;
+  const uint64_t kMiB = 1 << 20;
+  std::string model(64 * kMiB, '\0');
+  auto write = [&](uint64_t off, size_t len, char c) {
+    std::string data(len, c);
+    ASSERT_TRUE(vfs.Write(fh, off, data).has_value());
+    model.replace(off, len, data);
+  };
+  // 64 sessions of 512 KiB, then 64 of almost 1 MiB that each start before
+  // one of them and so cannot join it: 96 MiB of pieces for a 64 MiB chunk.
+  for (uint64_t k = 0; k < 64; ++k) write(k * kMiB + kMiB / 2, kMiB / 2, static_cast<char>('a' + k % 26));
+  for (uint64_t k = 0; k < 64; ++k) write(k * kMiB, kMiB - 1, static_cast<char>('A' + k % 26));
+  ASSERT_TRUE(vfs.Flush(fh).ok());
+  std::string got(model.size(), '\1');
+  auto n = vfs.Read(fh, 0, got.size(), got.data());
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, model.size());
+  EXPECT_TRUE(got == model);
+  EXPECT_TRUE(vfs.Release(fh).ok());
+  EXPECT_TRUE(vfs.Shutdown().ok());
+}
+
 // Past the per-chunk limit of open sessions, the chunk's sessions are
 // committed and writing goes on.
 TEST_F(VfsTest, ManyRandomWritesToOneChunkStayCorrect) {
