@@ -455,14 +455,7 @@ class MetaImpl final : public Meta {
   Status Sync() override { return engine_->Sync(); }
 
   Result<uint64_t> CleanupDeletedFiles() override {
-    std::vector<std::string> queue;
-    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
-      queue.clear();
-      ASSIGN_OR_RETURN(auto kvs,
-                       txn.Scan(keys::kDelFilePrefix, kv::PrefixEnd(keys::kDelFilePrefix)));
-      for (auto& kv : kvs) queue.push_back(kv.first);
-      return Status::Ok();
-    }, {.read_only = true}));
+    ASSIGN_OR_RETURN(auto queue, KeysUnder(keys::kDelFilePrefix));
     uint64_t cleaned = 0;
     for (const std::string& key : queue) {
       auto parsed = keys::ParseDelFile(key);
@@ -595,6 +588,17 @@ class MetaImpl final : public Meta {
     return Write<T>(std::forward<F>(fn), /*read_only=*/true);
   }
 
+  // The keys under `prefix` (a queue: D, R), read in one transaction.
+  Result<std::vector<std::string>> KeysUnder(std::string_view prefix) {
+    return Read<std::vector<std::string>>([&](kv::Txn& txn) -> Result<std::vector<std::string>> {
+      ASSIGN_OR_RETURN(auto kvs, txn.Scan(prefix, kv::PrefixEnd(prefix)));
+      std::vector<std::string> out;
+      out.reserve(kvs.size());
+      for (auto& kv : kvs) out.push_back(std::move(kv.first));
+      return out;
+    });
+  }
+
   Result<Entry> Create(const Context& ctx, const CreateRequest& req) {
     ASSIGN_OR_RETURN(Ino ino, NextInode());
     OpEnv env = Env();
@@ -644,14 +648,7 @@ class MetaImpl final : public Meta {
   // Drops the references queued on a compaction's R key, batch by batch.
   // Compactions whose client stopped before dropping every old reference.
   Status DrainReleases() {
-    std::vector<std::string> releases;
-    RETURN_IF_ERROR(kv::RunTxn(*engine_, [&](kv::Txn& txn) -> Status {
-      releases.clear();
-      ASSIGN_OR_RETURN(auto kvs,
-                       txn.Scan(keys::kReleasePrefix, kv::PrefixEnd(keys::kReleasePrefix)));
-      for (auto& kv : kvs) releases.push_back(kv.first);
-      return Status::Ok();
-    }, {.read_only = true}));
+    ASSIGN_OR_RETURN(auto releases, KeysUnder(keys::kReleasePrefix));
     for (const std::string& key : releases) RETURN_IF_ERROR(ReleaseQueued(key));
     return Status::Ok();
   }

@@ -12,7 +12,6 @@
 
 namespace tessera::vfs {
 
-// One per inode that this mount has open; shared by all of its handles.
 // Limits on write sessions left open, per chunk and per file, before they are
 // committed: each holds at least a small buffer, and each becomes a record.
 inline constexpr size_t kMaxChunkSessions = 256;
@@ -23,9 +22,11 @@ inline constexpr size_t kMaxFileSessions = 1024;
 struct Vfs::CachedChunk {
   std::vector<Slice> records;
   std::vector<chunk::Segment> view;
-  explicit CachedChunk(std::vector<Slice> r) : records(std::move(r)), view(chunk::BuildView(records)) {}
+  explicit CachedChunk(std::vector<Slice> r)
+      : records(std::move(r)), view(chunk::BuildView(records)) {}
 };
 
+// One per inode that this mount has open; shared by all of its handles.
 struct Vfs::FileState {
   std::mutex mu;
   int refs = 0;         // guarded by Vfs::files_mu_
