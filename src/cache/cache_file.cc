@@ -7,17 +7,20 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
+#include "common/encoding.h"
 #include "common/posix_file.h"
 
 namespace tessera::cache {
 namespace {
 
-constexpr char kMagic[4] = {'T', 'S', 'C', '1'};
+constexpr char kMagic1[4] = {'T', 'S', 'C', '1'};
+constexpr char kMagic2[4] = {'T', 'S', 'C', '2'};
 constexpr std::string_view kTempPrefix = ".tmp.";
 
 std::string Parent(const std::string& path) {
@@ -52,15 +55,74 @@ void WalkDir(const std::string& root, const std::string& rel,
   }
 }
 
+uint64_t Pieces(uint64_t length) { return (length + kPieceSize - 1) / kPieceSize; }
+
+uint32_t PieceSum(const char* p, size_t n) { return static_cast<uint32_t>(XXH3_64bits(p, n)); }
+
+// Checks the pieces of `data`, which starts at piece `first`, against `sums`
+// (4 bytes each, from piece `first`).
+bool PiecesMatch(std::string_view data, const char* sums) {
+  for (size_t at = 0, i = 0; at < data.size(); at += kPieceSize, ++i) {
+    size_t n = std::min<size_t>(kPieceSize, data.size() - at);
+    if (PieceSum(data.data() + at, n) != GetLE32(sums + 4 * i)) return false;
+  }
+  return true;
+}
+
+// Reads up to out->size() bytes at `offset`; how many there were.
+Result<size_t> PreadSome(int fd, std::string* out, uint64_t offset) {
+  size_t done = 0;
+  while (done < out->size()) {
+    ssize_t n = ::pread(fd, out->data() + done, out->size() - done,
+                        static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Err(Status::FromErrno(errno, "read of a cache file"));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+// Reads exactly out->size() bytes at `offset`; a short file is kCorrupt.
+Status PreadAll(int fd, std::string* out, uint64_t offset) {
+  ASSIGN_OR_RETURN(size_t got, PreadSome(fd, out, offset));
+  if (got < out->size()) return Status::Corrupt("shorter than its header says");
+  return Status::Ok();
+}
+
+Result<std::string> DecodeFirstFormat(std::string&& file) {
+  uint64_t want = GetLE64(file.data() + 8);
+  uint64_t got = XXH3_64bits(file.data() + kFixedHeaderSize, file.size() - kFixedHeaderSize);
+  if (got != want) return Err(Code::kCorrupt, "checksum mismatch");
+  file.erase(0, kFixedHeaderSize);
+  return std::move(file);
+}
+
 }  // namespace
+
+uint64_t HeaderSize(uint64_t length) { return kFixedHeaderSize + 4 * Pieces(length); }
+
+uint64_t BlockLengthOf(uint64_t file_size) {
+  if (file_size < kFixedHeaderSize) return 0;
+  // Every whole piece takes its bytes and its sum; what is left over is the
+  // sum and the bytes of a last, partial piece.
+  const uint64_t rest = file_size - kFixedHeaderSize;
+  const uint64_t whole = rest / (kPieceSize + 4);
+  const uint64_t tail = rest % (kPieceSize + 4);
+  return whole * kPieceSize + (tail > 4 ? tail - 4 : 0);
+}
 
 std::string EncodeHeader(std::string_view block) {
   std::string out;
-  out.reserve(kHeaderSize);
-  out.append(kMagic, 4);
-  out.append(4, '\0');
-  uint64_t h = XXH3_64bits(block.data(), block.size());
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(h >> (8 * i)));
+  out.reserve(HeaderSize(block.size()));
+  out.append(kMagic2, 4);
+  PutLE32(&out, kPieceSize);
+  PutLE64(&out, block.size());
+  for (size_t at = 0; at < block.size(); at += kPieceSize) {
+    PutLE32(&out, PieceSum(block.data() + at, std::min<size_t>(kPieceSize, block.size() - at)));
+  }
   return out;
 }
 
@@ -71,16 +133,54 @@ std::string Encode(std::string_view block) {
 }
 
 Result<std::string> Decode(std::string&& file) {
-  if (file.size() < kHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
-  if (std::memcmp(file.data(), kMagic, 4) != 0) return Err(Code::kCorrupt, "bad magic");
-  uint64_t want = 0;
-  for (int i = 0; i < 8; ++i) {
-    want |= uint64_t{static_cast<unsigned char>(file[8 + static_cast<size_t>(i)])} << (8 * i);
+  if (file.size() < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
+  if (std::memcmp(file.data(), kMagic1, 4) == 0) return DecodeFirstFormat(std::move(file));
+  if (std::memcmp(file.data(), kMagic2, 4) != 0) return Err(Code::kCorrupt, "bad magic");
+  if (GetLE32(file.data() + 4) != kPieceSize) return Err(Code::kCorrupt, "unknown piece size");
+  const uint64_t length = GetLE64(file.data() + 8);
+  if (length > file.size() || HeaderSize(length) + length != file.size()) {
+    return Err(Code::kCorrupt, "length does not match the file's size");
   }
-  uint64_t got = XXH3_64bits(file.data() + kHeaderSize, file.size() - kHeaderSize);
-  if (got != want) return Err(Code::kCorrupt, "checksum mismatch");
-  file.erase(0, kHeaderSize);
+  const size_t header = HeaderSize(length);
+  if (!PiecesMatch(std::string_view(file).substr(header), file.data() + kFixedHeaderSize)) {
+    return Err(Code::kCorrupt, "checksum mismatch");
+  }
+  file.erase(0, header);
   return std::move(file);
+}
+
+Result<std::string> ReadRange(int fd, uint64_t offset, uint64_t length) {
+  const uint64_t first = offset / kPieceSize;
+  uint64_t last = (offset + std::max<uint64_t>(length, 1) - 1) / kPieceSize;
+  // The fixed header and the sums up to the range's last piece, in one read
+  // (all the sums of a 4 MiB block are 4 KiB).
+  std::string head(kFixedHeaderSize + 4 * (last + 1), '\0');
+  ASSIGN_OR_RETURN(size_t got, PreadSome(fd, &head, 0));
+  if (got < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
+  if (std::memcmp(head.data(), kMagic1, 4) == 0) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return Err(Status::FromErrno(errno, "stat of a cache file"));
+    std::string file(static_cast<size_t>(st.st_size), '\0');
+    RETURN_IF_ERROR(PreadAll(fd, &file, 0));
+    ASSIGN_OR_RETURN(std::string block, DecodeFirstFormat(std::move(file)));
+    return offset >= block.size() ? std::string() : block.substr(offset, length);
+  }
+  if (std::memcmp(head.data(), kMagic2, 4) != 0) return Err(Code::kCorrupt, "bad magic");
+  if (GetLE32(head.data() + 4) != kPieceSize) return Err(Code::kCorrupt, "unknown piece size");
+  const uint64_t block_length = GetLE64(head.data() + 8);
+  if (offset >= block_length || length == 0) return std::string();
+  const uint64_t end = std::min(offset + length, block_length);
+  last = (end - 1) / kPieceSize;
+  if (got < kFixedHeaderSize + 4 * (last + 1)) return Err(Code::kCorrupt, "header cut short");
+  const uint64_t from = first * kPieceSize;
+  std::string data(std::min(block_length, (last + 1) * kPieceSize) - from, '\0');
+  RETURN_IF_ERROR(PreadAll(fd, &data, HeaderSize(block_length) + from));
+  if (!PiecesMatch(data, head.data() + kFixedHeaderSize + 4 * first)) {
+    return Err(Code::kCorrupt, "checksum mismatch");
+  }
+  data.erase(0, offset - from);
+  data.resize(end - offset);
+  return data;
 }
 
 bool IsTempName(std::string_view name) { return name.starts_with(kTempPrefix); }
@@ -140,14 +240,17 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
   return durable ? SyncDir(parent) : 0;
 }
 
+Result<int> OpenForRead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // not owner
+  if (fd >= 0) return fd;
+  if (errno == ENOENT || errno == ENOTDIR) return Err(Code::kNotFound, path);
+  return Err(Status::FromErrno(errno, "open " + path));
+}
+
 Result<std::string> ReadWholeFile(const std::string& path) {
-  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (raw < 0 && errno == EPERM) raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // not owner
+  ASSIGN_OR_RETURN(int raw, OpenForRead(path));
   Fd fd(raw);
-  if (fd.get() < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return Err(Code::kNotFound, path);
-    return Err(Status::FromErrno(errno, "open " + path));
-  }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Err(Status::FromErrno(errno, "stat " + path));
   std::string out(static_cast<size_t>(st.st_size), '\0');

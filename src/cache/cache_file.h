@@ -14,8 +14,23 @@
 
 namespace tessera::cache {
 
-// "TSC1", four zero bytes, xxHash3-64 of the block (little-endian), then the block.
-inline constexpr size_t kHeaderSize = 16;
+// A cache file is a header, then the block:
+//
+//   "TSC2" | piece size (u32) | block length (u64) | one u32 per piece | block
+//
+// (little-endian). The block is cut into pieces of kPieceSize bytes (the last
+// may be shorter), each with the low 32 bits of its xxHash3-64, so a read of a
+// few KiB reads and verifies those pieces only, not the whole block. Files of
+// the first format ("TSC1", four zero bytes, the xxHash3-64 of the whole
+// block, then the block) are still read, whole.
+inline constexpr uint32_t kPieceSize = 4096;
+inline constexpr size_t kFixedHeaderSize = 16;
+
+// Bytes before the block in a file holding a block of `length` bytes.
+uint64_t HeaderSize(uint64_t length);
+// The length of the block in a (current format) file of `file_size` bytes;
+// 0 when the file is too short to hold one.
+uint64_t BlockLengthOf(uint64_t file_size);
 
 // Header + block, ready to write.
 std::string Encode(std::string_view block);
@@ -23,6 +38,11 @@ std::string Encode(std::string_view block);
 std::string EncodeHeader(std::string_view block);
 // The block inside `file`, or kCorrupt saying what is wrong.
 Result<std::string> Decode(std::string&& file);
+// Bytes [offset, offset + length) of the block in the open cache file `fd`,
+// fewer when the block ends first. Reads and verifies only the pieces the
+// range touches (a first-format file: the whole block). kCorrupt when they
+// fail their checksums, an errno status when the file cannot be read.
+Result<std::string> ReadRange(int fd, uint64_t offset, uint64_t length);
 
 // A key is stored as a path below the cache root: '/'-separated, non-empty
 // components, none "." / ".." or starting with ".tmp." (our temporary files).
@@ -39,6 +59,9 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
                     std::string_view head = {});
 // The whole file; kNotFound when absent, an errno status otherwise.
 Result<std::string> ReadWholeFile(const std::string& path);
+// Opens `path` to read (without updating its access time when allowed);
+// kNotFound when absent, an errno status otherwise.
+Result<int> OpenForRead(const std::string& path);
 
 // Calls `fn(relative path, size, atime seconds)` for every regular file below
 // `root` (temporary files are removed instead); stops early when `fn` returns

@@ -16,6 +16,7 @@
 
 #include "cache/cache_file.h"
 #include "common/logging.h"
+#include "common/posix_file.h"
 
 namespace tessera::cache {
 namespace {
@@ -97,39 +98,12 @@ class DiskCacheImpl final : public DiskCache {
   }
 
   std::optional<std::string> Get(std::string_view key) override {
-    Dir* d = StorableKey(key) ? Pick(key) : nullptr;
-    if (d == nullptr) return Miss();
-    std::string k(key);
-    bool known;
-    {
-      std::lock_guard lock(d->mu);
-      known = d->index.Touch(k);
-      if (!known && !d->scanning) return Miss();
-    }
-    auto file = ReadWholeFile(d->raw + "/" + k);
-    if (!file.has_value()) {
-      if (file.error().code() == Code::kNotFound) {
-        if (known) Drop(*d, k, false);
-      } else {
-        Failed(*d, file.error().ToString());
-      }
-      return Miss();
-    }
-    auto block = Decode(std::move(*file));
-    if (!block.has_value()) {
-      TLOG(kWarn) << "cached block " << d->raw << "/" << k << " is damaged ("
-                  << block.error().message() << "); deleted, reading from the object store";
-      Metrics().corrupt.Add();
-      Drop(*d, k, true);
-      return Miss();
-    }
-    if (!known) {  // found on disk while the index is still being rebuilt
-      std::lock_guard lock(d->mu);
-      if (d->index.Find(k) == nullptr) AddLocked(*d, k, block->size());
-    }
-    Metrics().hits.Add();
-    Metrics().hit_bytes.Add(block->size());
-    return std::move(*block);
+    return Read(key, 0, UINT64_MAX, true);
+  }
+
+  std::optional<std::string> GetRange(std::string_view key, uint64_t offset,
+                                      uint64_t length) override {
+    return Read(key, offset, length, false);
   }
 
   void Put(std::string_view key, std::string_view data) override {
@@ -253,7 +227,7 @@ class DiskCacheImpl final : public DiskCache {
       std::string from = d->staging + "/" + k;
       struct stat st;
       if (::stat(from.c_str(), &st) != 0) continue;
-      uint64_t size = static_cast<uint64_t>(std::max<off_t>(st.st_size - kHeaderSize, 0));
+      uint64_t size = BlockLengthOf(static_cast<uint64_t>(st.st_size));
       bool usable = d->disabled_until_ns.load() <= NowNs();
       if (into_cache && usable && size <= d->capacity) {
         std::lock_guard lock(d->mu);
@@ -272,7 +246,7 @@ class DiskCacheImpl final : public DiskCache {
     std::vector<StagedBlock> out;
     for (auto& d : dirs_) {
       Walk(d->staging, [&](const std::string& rel, uint64_t size, int64_t) {
-        out.push_back({rel, size >= kHeaderSize ? size - kHeaderSize : 0});
+        out.push_back({rel, BlockLengthOf(size)});
         return true;
       });
     }
@@ -285,6 +259,59 @@ class DiskCacheImpl final : public DiskCache {
  private:
   int64_t DisableNs() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.disable_for).count();
+  }
+
+  // Block bytes [offset, offset + length): with `whole`, by reading and
+  // verifying the whole file; else only the pieces of the range.
+  std::optional<std::string> Read(std::string_view key, uint64_t offset, uint64_t length,
+                                  bool whole) {
+    Dir* d = StorableKey(key) ? Pick(key) : nullptr;
+    if (d == nullptr) return Miss();
+    std::string k(key);
+    bool known;
+    {
+      std::lock_guard lock(d->mu);
+      known = d->index.Touch(k);
+      if (!known && !d->scanning) return Miss();
+    }
+    // Found on disk while the index is still being rebuilt: read it whole,
+    // which also tells its size.
+    if (!known) whole = true;
+    const std::string path = d->raw + "/" + k;
+    Result<std::string> got = Err(Code::kIO, "");
+    if (whole) {
+      got = ReadWholeFile(path);
+      if (got.has_value()) got = Decode(std::move(*got));
+    } else if (auto fd = OpenForRead(path); fd.has_value()) {
+      Fd file(*fd);
+      got = ReadRange(file.get(), offset, length);
+    } else {
+      got = Err(fd.error());
+    }
+    if (!got.has_value()) {
+      const Status& st = got.error();
+      if (st.code() == Code::kNotFound) {
+        if (known) Drop(*d, k, false);
+      } else if (st.code() == Code::kCorrupt) {
+        TLOG(kWarn) << "cached block " << path << " is damaged (" << st.message()
+                    << "); deleted, reading from the object store";
+        Metrics().corrupt.Add();
+        Drop(*d, k, true);
+      } else {
+        Failed(*d, st.ToString());
+      }
+      return Miss();
+    }
+    if (!known) {
+      std::lock_guard lock(d->mu);
+      if (d->index.Find(k) == nullptr) AddLocked(*d, k, got->size());
+    }
+    if (whole && (offset > 0 || length < got->size())) {
+      *got = offset >= got->size() ? std::string() : got->substr(offset, length);
+    }
+    Metrics().hits.Add();
+    Metrics().hit_bytes.Add(got->size());
+    return std::move(*got);
   }
 
   static std::nullopt_t Miss() {
@@ -426,13 +453,13 @@ class DiskCacheImpl final : public DiskCache {
       size_t found = 0;
       Walk(d->raw, [&](const std::string& rel, uint64_t size, int64_t atime) {
         if (stop_) return false;
-        if (size < kHeaderSize || !StorableKey(rel)) {
+        if (size < kFixedHeaderSize || !StorableKey(rel)) {
           ::unlink((d->raw + "/" + rel).c_str());
           return true;
         }
         std::lock_guard lock(d->mu);
         if (d->index.Find(rel) == nullptr) {
-          AddLocked(*d, rel, size - kHeaderSize,
+          AddLocked(*d, rel, BlockLengthOf(size),
                     static_cast<uint64_t>(std::max<int64_t>(atime, 1)));
           ++found;
         }

@@ -11,8 +11,9 @@
 //    adding or losing a directory moves only that directory's share. Each
 //    directory holds cache-size / n bytes. Files are
 //    `<dir>/raw/<object key>`; writeback staging is `<dir>/rawstaging/<key>`.
-//  - What is on disk: a 16-byte header (magic "TSC1", four zero bytes, the
-//    xxHash3-64 of the block) then the block. The file is written as a
+//  - What is on disk: a header with a checksum of every 4 KiB piece of the
+//    block, then the block (cache_file.h), so a small read verifies only the
+//    pieces it reads. The file is written as a
 //    temporary (".tmp.*") beside the final name and renamed, so a reader never
 //    sees half a file; the checksum catches what a crash or a bad disk leaves.
 //    A file that fails it is deleted, counted, and reported as a miss: a
@@ -81,6 +82,10 @@ class DiskCache {
 
   // The whole block, or nullopt on a miss (absent, damaged, or the disk failed).
   virtual std::optional<std::string> Get(std::string_view key) = 0;
+  // Bytes [offset, offset + length) of the block (fewer where it ends), read
+  // and verified without the rest of it; nullopt on a miss, as Get.
+  virtual std::optional<std::string> GetRange(std::string_view key, uint64_t offset,
+                                              uint64_t length) = 0;
   // Keeps a copy of the block; failures are counted and ignored.
   virtual void Put(std::string_view key, std::string_view data) = 0;
   virtual bool Contains(std::string_view key) = 0;

@@ -8,9 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
+
+#include <xxhash.h>
 
 #include "cache/cache_file.h"
 #include "cache/test_util.h"
+#include "common/posix_file.h"
 
 namespace tessera::cache {
 namespace {
@@ -59,7 +63,7 @@ TEST(DiskCache, MissThenHit) {
   struct stat st;
   ASSERT_EQ(::stat((t.path() + "/raw/" + BlockKey(1)).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(static_cast<size_t>(st.st_size), kBlock + kHeaderSize);
+  EXPECT_EQ(static_cast<size_t>(st.st_size), kBlock + HeaderSize(kBlock));
   ASSERT_TRUE(c->Evict(BlockKey(1)).ok());
   EXPECT_FALSE(c->Contains(BlockKey(1)));
   EXPECT_EQ(c->used_bytes(), 0u);
@@ -96,7 +100,7 @@ TEST(DiskCache, NeverExceedsItsSize) {
   for (int i = 0; i < 100; ++i) {
     c->Put(BlockKey(i), RandomBlock(kBlock, static_cast<uint64_t>(i)));
     ASSERT_LE(c->used_bytes(), capacity);
-    ASSERT_LE(DuBytes(t.path()), capacity + 10 * kHeaderSize);
+    ASSERT_LE(DuBytes(t.path()), capacity + 10 * HeaderSize(kBlock));
   }
   EXPECT_EQ(c->blocks(), 10u);
   EXPECT_EQ(Metrics().evictions.value() - evictions, 90u);
@@ -187,8 +191,8 @@ TEST(DiskCache, SeveralDirectoriesShareTheBlocksAndTheSize) {
   uint64_t in_a = DuBytes(a.path()), in_b = DuBytes(b.path());
   EXPECT_GT(in_a, 5 * kBlock);
   EXPECT_GT(in_b, 5 * kBlock);
-  EXPECT_LE(in_a, 20 * (kBlock + kHeaderSize));
-  EXPECT_LE(in_b, 20 * (kBlock + kHeaderSize));
+  EXPECT_LE(in_a, 20 * (kBlock + HeaderSize(kBlock)));
+  EXPECT_LE(in_b, 20 * (kBlock + HeaderSize(kBlock)));
   for (int i = 0; i < 30; ++i) {
     auto got = c->Get(BlockKey(i));
     if (got) {
@@ -226,9 +230,107 @@ TEST(MemCache, SameInterfaceAndBound) {
   EXPECT_EQ(c->blocks(), 4u);
   EXPECT_LE(c->used_bytes(), 4 * kBlock);
   EXPECT_EQ(*c->Get(BlockKey(9)), RandomBlock(kBlock, 9));
+  EXPECT_EQ(*c->GetRange(BlockKey(9), 10, 20), RandomBlock(kBlock, 9).substr(10, 20));
+  EXPECT_FALSE(c->GetRange(BlockKey(1), 10, 20).has_value());
   ASSERT_TRUE(c->Evict(BlockKey(9)).ok());
   EXPECT_FALSE(c->Contains(BlockKey(9)));
   EXPECT_EQ(c->Stage(BlockKey(1), "x").code(), Code::kNotSupported);
+}
+
+TEST(CacheFile, FormatRoundTripsEveryLength) {
+  for (uint64_t n : std::vector<uint64_t>{0, 1, 100, 4095, 4096, 4097, 8192, 65536 + 7, 4u << 20}) {
+    std::string block = RandomBlock(n, n);
+    std::string file = Encode(block);
+    EXPECT_EQ(file.size(), HeaderSize(n) + n);
+    EXPECT_EQ(BlockLengthOf(file.size()), n) << n;
+    auto back = Decode(std::string(file));
+    ASSERT_TRUE(back.has_value()) << n << ": " << back.error().ToString();
+    EXPECT_EQ(*back, block);
+    if (n == 0) continue;
+    // Any flipped byte, in the header or the block, is caught.
+    for (uint64_t at : {uint64_t{0}, uint64_t{9}, HeaderSize(n) - 1, HeaderSize(n) + n / 2,
+                        file.size() - 1}) {
+      std::string bad = file;
+      bad[at] ^= 0x20;
+      EXPECT_FALSE(Decode(std::move(bad)).has_value()) << n << " at " << at;
+    }
+  }
+}
+
+// Writes `data` to a new file under `dir` and opens it for reading.
+int FileWith(const std::string& dir, const std::string& data) {
+  std::string path = dir + "/f";
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+  return ::open(path.c_str(), O_RDONLY);
+}
+
+TEST(CacheFile, RangeReadsVerifyOnlyThePiecesTheyRead) {
+  TempDir t;
+  const uint64_t n = 5 * kPieceSize + 123;
+  const std::string block = RandomBlock(n, 5);
+  std::string file = Encode(block);
+  {
+    Fd fd(FileWith(t.path(), file));
+    for (auto [off, len] : std::vector<std::pair<uint64_t, uint64_t>>{
+             {0, 1}, {0, n}, {4095, 2}, {4096, 4096}, {100, 3 * kPieceSize}, {n - 1, 10},
+             {5 * kPieceSize, 123}, {n, 5}, {n + 100, 5}, {7, 0}}) {
+      auto got = ReadRange(fd.get(), off, len);
+      ASSERT_TRUE(got.has_value()) << off << "+" << len << ": " << got.error().ToString();
+      EXPECT_EQ(*got, off >= n ? std::string() : block.substr(off, len)) << off << "+" << len;
+    }
+  }
+  // Damage piece 3: reads of other pieces are still served, reads of it are kCorrupt.
+  file[HeaderSize(n) + 3 * kPieceSize + 10] ^= 1;
+  Fd fd(FileWith(t.path(), file));
+  EXPECT_EQ(*ReadRange(fd.get(), 0, 3 * kPieceSize), block.substr(0, 3 * kPieceSize));
+  EXPECT_EQ(*ReadRange(fd.get(), 4 * kPieceSize, 50), block.substr(4 * kPieceSize, 50));
+  EXPECT_EQ(ReadRange(fd.get(), 3 * kPieceSize + 4000, 200).error().code(), Code::kCorrupt);
+  EXPECT_EQ(ReadRange(fd.get(), 0, n).error().code(), Code::kCorrupt);
+  // A file cut short mid-block is kCorrupt too, not a short answer.
+  Fd cut(FileWith(t.path(), Encode(block).substr(0, HeaderSize(n) + 2 * kPieceSize)));
+  EXPECT_EQ(ReadRange(cut.get(), kPieceSize, 2 * kPieceSize).error().code(), Code::kCorrupt);
+}
+
+TEST(DiskCache, RangesComeFromTheCacheFileAndDamageIsCaught) {
+  TempDir t;
+  auto c = Open(Opts(t.path()));
+  const std::string b = RandomBlock(kBlock, 7);
+  EXPECT_FALSE(c->GetRange(BlockKey(7), 0, 10).has_value());
+  c->Put(BlockKey(7), b);
+  uint64_t hits = Metrics().hits.value(), bytes = Metrics().hit_bytes.value();
+  EXPECT_EQ(*c->GetRange(BlockKey(7), 5000, 4096), b.substr(5000, 4096));
+  EXPECT_EQ(*c->GetRange(BlockKey(7), kBlock - 3, 4096), b.substr(kBlock - 3));
+  EXPECT_EQ(Metrics().hits.value() - hits, 2u);
+  EXPECT_EQ(Metrics().hit_bytes.value() - bytes, 4099u);
+  // A damaged piece: the range that reads it is a miss, the file is gone.
+  std::string path = t.path() + "/raw/" + BlockKey(7);
+  {
+    int fd = ::open(path.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "X", 1, static_cast<off_t>(HeaderSize(kBlock) + 9000)), 1);
+    ::close(fd);
+  }
+  uint64_t corrupt = Metrics().corrupt.value();
+  EXPECT_FALSE(c->GetRange(BlockKey(7), 8192, 4096).has_value());
+  EXPECT_EQ(Metrics().corrupt.value() - corrupt, 1u);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(c->Contains(BlockKey(7)));
+}
+
+TEST(DiskCache, FirstFormatFilesAreStillRead) {
+  TempDir t;
+  const std::string b = RandomBlock(kBlock, 8);
+  std::string file = "TSC1";
+  file.append(4, '\0');
+  uint64_t h = XXH3_64bits(b.data(), b.size());
+  for (int i = 0; i < 8; ++i) file.push_back(static_cast<char>(h >> (8 * i)));
+  file += b;
+  std::filesystem::create_directories(t.path() + "/raw/vol/chunks/0/0");
+  std::ofstream(t.path() + "/raw/" + BlockKey(8), std::ios::binary) << file;
+  auto c = Open(Opts(t.path()));
+  EXPECT_EQ(c->blocks(), 1u);
+  EXPECT_EQ(*c->GetRange(BlockKey(8), 100, 5000), b.substr(100, 5000));
+  EXPECT_EQ(*c->Get(BlockKey(8)), b);
 }
 
 TEST(DiskCache, BadOptions) {

@@ -37,6 +37,21 @@ class MemCache final : public DiskCache {
     return it->second;
   }
 
+  std::optional<std::string> GetRange(std::string_view key, uint64_t offset,
+                                      uint64_t length) override {
+    std::lock_guard lock(mu_);
+    auto it = blocks_.find(std::string(key));
+    if (it == blocks_.end()) {
+      Metrics().misses.Add();
+      return std::nullopt;
+    }
+    index_.Touch(it->first);
+    std::string part = offset >= it->second.size() ? std::string() : it->second.substr(offset, length);
+    Metrics().hits.Add();
+    Metrics().hit_bytes.Add(part.size());
+    return part;
+  }
+
   void Put(std::string_view key, std::string_view data) override {
     std::string k(key);
     std::lock_guard lock(mu_);

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -178,6 +179,15 @@ class ChunkReader {
   // null. With `buffer`, blocks being fetched are charged to it.
   ChunkReader(object::ObjectStore& store, Layout layout, BlockCache* cache,
               Buffer* buffer = nullptr);
+
+  // Bytes [offset, offset + length) of the block `key` when a copy of it is
+  // kept near this client (the disk cache), read without the rest of the
+  // block; nullopt when there is none.
+  using LocalRange = std::function<std::optional<std::string>(const std::string& key,
+                                                              uint32_t offset, uint32_t length)>;
+  // Lets random reads take parts of blocks from `local` instead of whole
+  // blocks (see Read). Call before the first read.
+  void SetLocalRange(LocalRange local) { local_range_ = std::move(local); }
   // Fills out[0, n) with chunk bytes [chunk_off, chunk_off + n) as `slices`
   // say; holes and bytes past every slice read as zeros. A missing (kNotFound)
   // or short (kCorrupt) block is an error naming the object, never zeros.
@@ -185,7 +195,14 @@ class ChunkReader {
   // The same from the chunk's view (BuildView of its records), which a caller
   // reading one chunk many times builds once: a read then costs O(log
   // segments), not a pass over every record.
-  Status Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out);
+  //
+  // `random`: the caller expects no further reads near this one (no
+  // readahead), so a block that is neither in memory nor being fetched is
+  // read in part from the LocalRange when it has the block: a 4 KiB read of
+  // a block in the disk cache then reads 4 KiB, not 4 MiB. Otherwise, and
+  // when the LocalRange lacks it, the whole block is fetched and kept.
+  Status Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out,
+              bool random = false);
   // Starts fetching, on `pool`, the blocks that a Read of [chunk_off,
   // chunk_off + n) would need and the cache does not hold (readahead). Errors
   // are left for the Read that needs the block. Needs a cache. At most a quarter of
@@ -210,11 +227,17 @@ class ChunkReader {
   // Fetches a claimed block, caches it, and hands the result to its waiters.
   BlockResult Complete(const std::string& key, uint32_t want, Pending& pending);
   BlockResult FetchFromStore(const std::string& key, uint32_t want);
+  // Serves [in_block, in_block + n) of block `index` of slice `id` into
+  // `out` from the LocalRange, unless the block is in memory or on its way
+  // there; false when it did not.
+  bool ReadLocal(uint64_t id, uint32_t size, uint32_t index, uint32_t in_block, size_t n,
+                 char* out);
 
   object::ObjectStore& store_;
   Layout layout_;
   BlockCache* cache_;
   Buffer* buffer_;
+  LocalRange local_range_;
   std::mutex pending_mu_;
   std::map<std::string, std::shared_ptr<Pending>> pending_;  // guarded by pending_mu_
   std::atomic<size_t> prefetching_{0};  // bytes of prefetches claimed and not done

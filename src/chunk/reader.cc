@@ -4,7 +4,8 @@
 // slice byte s lives in block s / block_size at s % block_size. Blocks are
 // fetched whole (and kept in the BlockCache when there is one), and every
 // fetched block must have exactly the length its name says; anything else is
-// an error naming the object, never zeros. Holes and the bytes past the last
+// an error naming the object, never zeros. A random read may instead take
+// just its bytes from a local copy of the block (the disk cache). Holes and the bytes past the last
 // segment read as zeros.
 #include <algorithm>
 #include <cstring>
@@ -170,7 +171,24 @@ Status ChunkReader::Read(const std::vector<Slice>& slices, uint32_t chunk_off, s
   return Read(BuildView(slices), chunk_off, n, out);
 }
 
-Status ChunkReader::Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out) {
+bool ChunkReader::ReadLocal(uint64_t id, uint32_t size, uint32_t index, uint32_t in_block,
+                            size_t n, char* out) {
+  const uint32_t want = BlockLength(layout_, size, index);
+  if (n >= want) return false;  // the whole block: fetch it and keep it
+  const std::string key = BlockKey(layout_, id, index, want);
+  if (cache_ != nullptr && cache_->Contains(key)) return false;
+  {
+    std::lock_guard lock(pending_mu_);
+    if (pending_.contains(key)) return false;
+  }
+  auto part = local_range_(key, in_block, static_cast<uint32_t>(n));
+  if (!part.has_value() || part->size() != n) return false;
+  std::memcpy(out, part->data(), n);
+  return true;
+}
+
+Status ChunkReader::Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out,
+                         bool random) {
   const uint64_t begin = chunk_off;
   const uint64_t end = begin + n;
   const uint32_t bs = layout_.block_size;
@@ -197,12 +215,18 @@ Status ChunkReader::Read(std::span<const Segment> view, uint32_t chunk_off, size
     while (s < s_end) {
       const uint32_t index = static_cast<uint32_t>(s / bs);
       const uint32_t in_block = static_cast<uint32_t>(s % bs);
+      const size_t m = static_cast<size_t>(std::min<uint64_t>(s_end - s, bs - in_block));
       auto block = fetched.Find(seg.id, index);
+      if (!block && random && local_range_ &&
+          ReadLocal(seg.id, seg.size, index, in_block, m, dst)) {
+        dst += m;
+        s += m;
+        continue;
+      }
       if (!block) {
         ASSIGN_OR_RETURN(block, FetchBlock(seg.id, seg.size, index));
         fetched.Add(seg.id, index, block);
       }
-      const size_t m = static_cast<size_t>(std::min<uint64_t>(s_end - s, bs - in_block));
       std::memcpy(dst, block->data() + in_block, m);
       dst += m;
       s += m;

@@ -273,5 +273,62 @@ TEST(ChunkReaderTest, MissingOrShortBlockIsAnErrorNamingIt) {
   EXPECT_FALSE(st.ok());
 }
 
+// Random reads take just their bytes from a local copy of a block (the disk
+// cache) when it has one, and never when the block is in memory or wanted whole.
+TEST(ChunkReaderTest, RandomReadsTakeRangesFromTheLocalCopy) {
+  constexpr uint32_t kSpan = 200 << 10;
+  ChunkModel model(7);
+  for (int i = 0; i < 12; ++i) ASSERT_NO_FATAL_FAILURE(model.AddRandomSlice(kSpan));
+  // The "local copy": every block of the store, served in part, counted.
+  int ranges = 0;
+  std::map<std::string, int> asked;
+  auto local = [&](const std::string& key, uint32_t off, uint32_t len) -> std::optional<std::string> {
+    auto block = model.store().Get(key);
+    if (!block.has_value()) return std::nullopt;
+    ++ranges;
+    ++asked[key];
+    EXPECT_LT(len, block->size()) << "a whole block is fetched, not read in part";
+    return block->substr(off, len);
+  };
+  BlockCache cache(1 << 20);
+  ChunkReader reader(model.store(), kLayout, &cache);
+  reader.SetLocalRange(local);
+  std::mt19937 rng(3);
+  for (int i = 0; i < 300; ++i) {
+    uint32_t off = rng() % kSpan;
+    size_t n = 1 + rng() % 6000;
+    std::string got(n, 'x');
+    ASSERT_TRUE(reader.Read(BuildView(model.records()), off, n, got.data(), true).ok());
+    ASSERT_EQ(got, model.Expected(off, n)) << "read of " << n << " at " << off;
+  }
+  EXPECT_GT(ranges, 100);
+  const size_t in_memory = cache.size_bytes();
+  // Reads that are not random fetch whole blocks into memory, and then even
+  // random reads of those blocks come from memory, not the local copy.
+  std::string all(kSpan, 'x');
+  ASSERT_TRUE(reader.Read(BuildView(model.records()), 0, kSpan, all.data()).ok());
+  EXPECT_EQ(all, model.Expected(0, kSpan));
+  EXPECT_GT(cache.size_bytes(), in_memory);
+  ranges = 0;
+  for (int i = 0; i < 100; ++i) {
+    uint32_t off = rng() % kSpan;
+    std::string got(100, 'x');
+    ASSERT_TRUE(reader.Read(BuildView(model.records()), off, 100, got.data(), true).ok());
+    ASSERT_EQ(got, model.Expected(off, 100));
+  }
+  EXPECT_EQ(ranges, 0);
+  // A local copy that lacks the block: the block is fetched whole.
+  BlockCache empty(1 << 20);
+  ChunkReader lacking(model.store(), kLayout, &empty);
+  lacking.SetLocalRange([](const std::string&, uint32_t, uint32_t) { return std::nullopt; });
+  std::vector<Segment> view = BuildView(model.records());
+  auto data = std::find_if(view.begin(), view.end(), [](const Segment& s) { return s.id != 0; });
+  ASSERT_NE(data, view.end());
+  std::string got(1, 'x');
+  ASSERT_TRUE(lacking.Read(view, data->pos, 1, got.data(), true).ok());
+  EXPECT_EQ(got, model.Expected(data->pos, 1));
+  EXPECT_GT(empty.size_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace tessera::chunk

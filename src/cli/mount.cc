@@ -213,7 +213,14 @@ Status MountAndServe(const MountFlags& f, const std::function<void(const Status&
   if (disk_cache) {
     cache::DiskCache* dc = disk_cache.get();
     v.SetCacheControl({[dc](const std::string& key) { return dc->Contains(key); },
-                       [dc](const std::string& key) { return dc->Evict(key); }});
+                       [dc](const std::string& key) { return dc->Evict(key); },
+                       [dc](const std::string& key, uint32_t offset,
+                            uint32_t length) -> std::optional<std::string> {
+                         // Contains first: a block not cached is not a miss
+                         // here, the whole-block fetch that follows counts it.
+                         if (!dc->Contains(key)) return std::nullopt;
+                         return dc->GetRange(key, offset, length);
+                       }});
   }
   meta::SessionInfo session;
   session.host = Hostname();

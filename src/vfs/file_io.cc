@@ -286,7 +286,9 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
       ASSIGN_OR_RETURN(chunk, ChunkLocked(h->ino, f, index));
       if (window > 0 && done == 0) ReadAheadLocked(h->ino, f, offset + size, window);
     }
-    Status s = reader_.Read(chunk->view, in_chunk, n, out + done);
+    // A read with no readahead behind it is random (or a stream's start):
+    // it may take just its bytes from the disk cache.
+    Status s = reader_.Read(chunk->view, in_chunk, n, out + done, window == 0);
     if (s.code() == Code::kIO || s.code() == Code::kNotFound) {
       // The cached records may name slices that a compaction (here or on
       // another mount) has replaced and freed since: read them again, and

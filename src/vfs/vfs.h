@@ -119,6 +119,9 @@ inline constexpr const char* kCachedXattr = "tessera.cached";
 struct CacheControl {
   std::function<bool(const std::string& key)> contains;
   std::function<Status(const std::string& key)> evict;
+  // Part of a cached block, without reading the rest (random reads); see
+  // chunk::ChunkReader::LocalRange.
+  chunk::ChunkReader::LocalRange read_range;
 };
 
 class Vfs {
@@ -135,7 +138,10 @@ class Vfs {
 
   const Options& options() const { return options_; }
   // Before Start: the disk cache that warmup, evict and the check use.
-  void SetCacheControl(CacheControl control) { cache_control_ = std::move(control); }
+  void SetCacheControl(CacheControl control) {
+    cache_control_ = std::move(control);
+    reader_.SetLocalRange(cache_control_.read_range);
+  }
   const meta::Settings& settings() const { return settings_; }
 
   // --- Namespace ---

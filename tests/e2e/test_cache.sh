@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 format_volume --block-size 1024  # 1 MiB blocks
 MiB=$((1 << 20))
 CACHE="$WORK/cache"
-# Apparent bytes of the files in the cache (blocks plus their 16-byte headers).
+# Apparent bytes of the files in the cache (blocks plus their headers).
 cache_bytes() { find "$CACHE" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 cache_files() { find "$CACHE" -type f -path '*/raw/*' | wc -l; }
 
@@ -42,6 +42,25 @@ mount_volume --cache-size 1024
 mv "$BUCKET" "$WORK/bucket-away"
 check "the damaged block was cached again" cmp "$WORK/ref" "$MNT/f"
 mv "$WORK/bucket-away" "$BUCKET"
+umount_volume
+
+# A random read takes just its 4 KiB from the cache file, verifying only the
+# pieces it reads: a damaged piece there is caught too, and refetched.
+victim=$(find "$CACHE" -type f -path '*/raw/*' -name '*_7_1048576')
+[ -n "$victim" ] || fail "no cached block 7"
+header=$((16 + 4 * 256))  # the fixed header and a sum per 4 KiB piece
+printf 'garbage' | dd of="$victim" bs=1 seek=$((header + 512 * 1024 + 100)) conv=notrunc status=none
+damaged_before=$(grep -c "is damaged" "$WORK/mount.log" || true)
+mount_volume --cache-size 1024
+for piece in $((7 * 256 + 127)) $((7 * 256 + 128)) $((3 * 256 + 5)); do
+  dd if="$MNT/f" of="$WORK/piece" bs=4k skip=$piece count=1 iflag=direct status=none
+  cmp "$WORK/piece" <(dd if="$WORK/ref" bs=4k skip=$piece count=1 status=none) ||
+    fail "random 4 KiB read of piece $piece is wrong"
+done
+damaged=$(grep -c "is damaged" "$WORK/mount.log" || true)
+[ "$damaged" -eq $((damaged_before + 1)) ] ||
+  fail "the damaged piece was not reported once ($damaged_before then $damaged)"
+check "file reads back after the damaged piece" cmp "$WORK/ref" "$MNT/f"
 umount_volume
 
 # A small cache holds at most --cache-size (plus one block) whatever is read.
