@@ -57,8 +57,9 @@ int MakeDirs(const std::string& path, uint32_t mode);
 // 0 or an errno.
 int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable,
                     std::string_view head = {});
-// The whole file; kNotFound when absent, an errno status otherwise.
-Result<std::string> ReadWholeFile(const std::string& path);
+// The block in the cache file at `path`, verified: kNotFound when absent,
+// kCorrupt when damaged, an errno status when it cannot be read.
+Result<std::string> ReadBlockFile(const std::string& path);
 // Opens `path` to read (without updating its access time when allowed);
 // kNotFound when absent, an errno status otherwise.
 Result<int> OpenForRead(const std::string& path);

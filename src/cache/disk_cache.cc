@@ -204,12 +204,9 @@ class DiskCacheImpl final : public DiskCache {
     if (!StorableKey(key)) return Err(Code::kNotFound, std::string(key));
     for (Dir* d : Ranked(key)) {
       std::string path = d->staging + "/" + std::string(key);
-      auto file = ReadWholeFile(path);
-      if (!file.has_value()) {
-        if (file.error().code() == Code::kNotFound) continue;
-        return Err(file.error());
-      }
-      auto block = Decode(std::move(*file));
+      auto block = ReadBlockFile(path);
+      if (!block.has_value() && block.error().code() == Code::kNotFound) continue;
+      if (!block.has_value() && block.error().code() != Code::kCorrupt) return Err(block.error());
       if (!block.has_value()) {
         Metrics().corrupt.Add();
         return Err(Code::kCorrupt,
@@ -280,8 +277,7 @@ class DiskCacheImpl final : public DiskCache {
     const std::string path = d->raw + "/" + k;
     Result<std::string> got = Err(Code::kIO, "");
     if (whole) {
-      got = ReadWholeFile(path);
-      if (got.has_value()) got = Decode(std::move(*got));
+      got = ReadBlockFile(path);
     } else if (auto fd = OpenForRead(path); fd.has_value()) {
       Fd file(*fd);
       got = ReadRange(file.get(), offset, length);
