@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +14,7 @@
 
 #include "common/encoding.h"
 #include "common/posix_file.h"
+#include "common/xxhash.h"
 
 namespace tessera::cache {
 namespace {

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +16,7 @@
 #include "cache/cache_file.h"
 #include "common/logging.h"
 #include "common/posix_file.h"
+#include "common/xxhash.h"
 
 namespace tessera::cache {
 namespace {

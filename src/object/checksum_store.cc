@@ -1,11 +1,11 @@
 // The checksum wrapper: every object carries a 22-byte header with its
 // payload length and xxHash3-64, verified on every Get. Also holds the
 // big-endian and range helpers the other wrappers share (wrap_codec.h).
-#include <xxhash.h>
 
 #include <cstring>
 
 #include "common/logging.h"
+#include "common/xxhash.h"
 #include "object/wrap_codec.h"
 #include "object/wrappers.h"
 
