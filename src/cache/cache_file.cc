@@ -95,6 +95,14 @@ Status PreadAll(int fd, std::string* out, uint64_t offset) {
   return PreadInto(fd, out->data(), out->size(), offset);
 }
 
+// The block length a current-format header `head` (at least
+// kFixedHeaderSize bytes) declares, or kCorrupt.
+Result<uint64_t> SecondFormatLength(const char* head) {
+  if (std::memcmp(head, kMagic2, 4) != 0) return Err(Code::kCorrupt, "bad magic");
+  if (GetLE32(head + 4) != kPieceSize) return Err(Code::kCorrupt, "unknown piece size");
+  return GetLE64(head + 8);
+}
+
 Result<std::string> DecodeFirstFormat(std::string&& file) {
   uint64_t want = GetLE64(file.data() + 8);
   uint64_t got = XXH3_64bits(file.data() + kFixedHeaderSize, file.size() - kFixedHeaderSize);
@@ -138,9 +146,7 @@ std::string Encode(std::string_view block) {
 Result<std::string> Decode(std::string&& file) {
   if (file.size() < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
   if (std::memcmp(file.data(), kMagic1, 4) == 0) return DecodeFirstFormat(std::move(file));
-  if (std::memcmp(file.data(), kMagic2, 4) != 0) return Err(Code::kCorrupt, "bad magic");
-  if (GetLE32(file.data() + 4) != kPieceSize) return Err(Code::kCorrupt, "unknown piece size");
-  const uint64_t length = GetLE64(file.data() + 8);
+  ASSIGN_OR_RETURN(const uint64_t length, SecondFormatLength(file.data()));
   if (length > file.size() || HeaderSize(length) + length != file.size()) {
     return Err(Code::kCorrupt, "length does not match the file's size");
   }
@@ -152,38 +158,11 @@ Result<std::string> Decode(std::string&& file) {
   return std::move(file);
 }
 
-Result<std::string> ReadRange(int fd, uint64_t offset, uint64_t length) {
-  const uint64_t first = offset / kPieceSize;
-  uint64_t last = (offset + std::max<uint64_t>(length, 1) - 1) / kPieceSize;
-  // The fixed header and the sums up to the range's last piece, in one read
-  // (all the sums of a 4 MiB block are 4 KiB).
-  std::string head(kFixedHeaderSize + 4 * (last + 1), '\0');
-  ASSIGN_OR_RETURN(size_t got, PreadSome(fd, head.data(), head.size(), 0));
-  if (got < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
-  if (std::memcmp(head.data(), kMagic1, 4) == 0) {
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return Err(Status::FromErrno(errno, "stat of a cache file"));
-    std::string file(static_cast<size_t>(st.st_size), '\0');
-    RETURN_IF_ERROR(PreadAll(fd, &file, 0));
-    ASSIGN_OR_RETURN(std::string block, DecodeFirstFormat(std::move(file)));
-    return offset >= block.size() ? std::string() : block.substr(offset, length);
-  }
-  if (std::memcmp(head.data(), kMagic2, 4) != 0) return Err(Code::kCorrupt, "bad magic");
-  if (GetLE32(head.data() + 4) != kPieceSize) return Err(Code::kCorrupt, "unknown piece size");
-  const uint64_t block_length = GetLE64(head.data() + 8);
-  if (offset >= block_length || length == 0) return std::string();
-  const uint64_t end = std::min(offset + length, block_length);
-  last = (end - 1) / kPieceSize;
-  if (got < kFixedHeaderSize + 4 * (last + 1)) return Err(Code::kCorrupt, "header cut short");
-  const uint64_t from = first * kPieceSize;
-  std::string data(std::min(block_length, (last + 1) * kPieceSize) - from, '\0');
-  RETURN_IF_ERROR(PreadAll(fd, &data, HeaderSize(block_length) + from));
-  if (!PiecesMatch(data, head.data() + kFixedHeaderSize + 4 * first)) {
-    return Err(Code::kCorrupt, "checksum mismatch");
-  }
-  data.erase(0, offset - from);
-  data.resize(end - offset);
-  return data;
+std::string Cut(std::string&& block, uint64_t offset, uint64_t length) {
+  if (offset >= block.size()) return {};
+  const uint64_t n = std::min<uint64_t>(block.size() - offset, length);
+  if (offset == 0 && n == block.size()) return std::move(block);
+  return block.substr(offset, n);
 }
 
 bool IsTempName(std::string_view name) { return name.starts_with(kTempPrefix); }
@@ -243,6 +222,10 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
   return durable ? SyncDir(parent) : 0;
 }
 
+namespace {
+
+// Opens `path` to read (without updating its access time when allowed);
+// kNotFound when absent, an errno status otherwise.
 Result<int> OpenForRead(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // not owner
@@ -251,33 +234,29 @@ Result<int> OpenForRead(const std::string& path) {
   return Err(Status::FromErrno(errno, "open " + path));
 }
 
-Result<std::string> ReadBlockFile(const std::string& path) {
-  ASSIGN_OR_RETURN(int raw, OpenForRead(path));
-  Fd fd(raw);
+// The verified block of the open cache file `fd`, of either format.
+Result<std::string> ReadBlock(int fd) {
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Err(Status::FromErrno(errno, "stat " + path));
+  if (::fstat(fd, &st) != 0) return Err(Status::FromErrno(errno, "stat of a cache file"));
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
   // The header with every sum in one read, the block straight into the
   // string returned (not zero-filled first, not moved after).
   const uint64_t length = BlockLengthOf(file_size);
   std::string head(file_size - length, '\0');
-  RETURN_IF_ERROR(PreadAll(fd.get(), &head, 0));
+  RETURN_IF_ERROR(PreadAll(fd, &head, 0));
   const bool first_format = std::memcmp(head.data(), kMagic1, 4) == 0;
   const uint64_t header = first_format ? kFixedHeaderSize : head.size();
   if (!first_format) {
-    if (std::memcmp(head.data(), kMagic2, 4) != 0) return Err(Code::kCorrupt, "bad magic");
-    if (GetLE32(head.data() + 4) != kPieceSize) return Err(Code::kCorrupt, "unknown piece size");
-    if (GetLE64(head.data() + 8) != length) {
-      return Err(Code::kCorrupt, "length does not match the file's size");
-    }
+    ASSIGN_OR_RETURN(const uint64_t declared, SecondFormatLength(head.data()));
+    if (declared != length) return Err(Code::kCorrupt, "length does not match the file's size");
   }
   std::string block;
   Status read;
   bool ok = true;
   block.resize_and_overwrite(file_size - header, [&](char* p, size_t n) {
     if (first_format) {
-      read = PreadInto(fd.get(), p, n, header);
+      read = PreadInto(fd, p, n, header);
       ok = read.ok() && XXH3_64bits(p, n) == GetLE64(head.data() + 8);
       return n;
     }
@@ -286,7 +265,7 @@ Result<std::string> ReadBlockFile(const std::string& path) {
     constexpr size_t kStretch = 64 * kPieceSize;
     for (size_t at = 0; at < n && read.ok() && ok; at += kStretch) {
       const size_t m = std::min(kStretch, n - at);
-      read = PreadInto(fd.get(), p + at, m, header + at);
+      read = PreadInto(fd, p + at, m, header + at);
       ok = read.ok() &&
            PiecesMatch({p + at, m}, head.data() + kFixedHeaderSize + 4 * (at / kPieceSize));
     }
@@ -295,6 +274,49 @@ Result<std::string> ReadBlockFile(const std::string& path) {
   RETURN_IF_ERROR(read);
   if (!ok) return Err(Code::kCorrupt, "checksum mismatch");
   return block;
+}
+
+// Bytes [offset, offset + length) of the block of the open cache file `fd`.
+Result<std::string> ReadRangeOf(int fd, uint64_t offset, uint64_t length) {
+  const uint64_t first = offset / kPieceSize;
+  uint64_t last = (offset + std::max<uint64_t>(length, 1) - 1) / kPieceSize;
+  // The fixed header and the sums up to the range's last piece, in one read
+  // (all the sums of a 4 MiB block are 4 KiB).
+  std::string head(kFixedHeaderSize + 4 * (last + 1), '\0');
+  ASSIGN_OR_RETURN(size_t got, PreadSome(fd, head.data(), head.size(), 0));
+  if (got < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
+  if (std::memcmp(head.data(), kMagic1, 4) == 0) {
+    ASSIGN_OR_RETURN(std::string block, ReadBlock(fd));
+    return Cut(std::move(block), offset, length);
+  }
+  ASSIGN_OR_RETURN(const uint64_t block_length, SecondFormatLength(head.data()));
+  if (offset >= block_length || length == 0) return std::string();
+  const uint64_t end = std::min(offset + length, block_length);
+  last = (end - 1) / kPieceSize;
+  if (got < kFixedHeaderSize + 4 * (last + 1)) return Err(Code::kCorrupt, "header cut short");
+  const uint64_t from = first * kPieceSize;
+  std::string data(std::min(block_length, (last + 1) * kPieceSize) - from, '\0');
+  RETURN_IF_ERROR(PreadAll(fd, &data, HeaderSize(block_length) + from));
+  if (!PiecesMatch(data, head.data() + kFixedHeaderSize + 4 * first)) {
+    return Err(Code::kCorrupt, "checksum mismatch");
+  }
+  data.erase(0, offset - from);
+  data.resize(end - offset);
+  return data;
+}
+
+}  // namespace
+
+Result<std::string> ReadBlockFile(const std::string& path) {
+  ASSIGN_OR_RETURN(int raw, OpenForRead(path));
+  Fd fd(raw);
+  return ReadBlock(fd.get());
+}
+
+Result<std::string> ReadRange(const std::string& path, uint64_t offset, uint64_t length) {
+  ASSIGN_OR_RETURN(int raw, OpenForRead(path));
+  Fd fd(raw);
+  return ReadRangeOf(fd.get(), offset, length);
 }
 
 void Walk(const std::string& root,

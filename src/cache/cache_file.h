@@ -38,11 +38,9 @@ std::string Encode(std::string_view block);
 std::string EncodeHeader(std::string_view block);
 // The block inside `file`, or kCorrupt saying what is wrong.
 Result<std::string> Decode(std::string&& file);
-// Bytes [offset, offset + length) of the block in the open cache file `fd`,
-// fewer when the block ends first. Reads and verifies only the pieces the
-// range touches (a first-format file: the whole block). kCorrupt when they
-// fail their checksums, an errno status when the file cannot be read.
-Result<std::string> ReadRange(int fd, uint64_t offset, uint64_t length);
+// Bytes [offset, offset + length) of `block`, fewer where it ends (none past
+// it); the block itself, not a copy, when that is all of it.
+std::string Cut(std::string&& block, uint64_t offset, uint64_t length);
 
 // A key is stored as a path below the cache root: '/'-separated, non-empty
 // components, none "." / ".." or starting with ".tmp." (our temporary files).
@@ -60,9 +58,10 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
 // The block in the cache file at `path`, verified: kNotFound when absent,
 // kCorrupt when damaged, an errno status when it cannot be read.
 Result<std::string> ReadBlockFile(const std::string& path);
-// Opens `path` to read (without updating its access time when allowed);
-// kNotFound when absent, an errno status otherwise.
-Result<int> OpenForRead(const std::string& path);
+// Bytes [offset, offset + length) of that block, fewer when it ends first.
+// Reads and verifies only the pieces the range touches (a first-format file:
+// the whole block); errors as ReadBlockFile.
+Result<std::string> ReadRange(const std::string& path, uint64_t offset, uint64_t length);
 
 // Calls `fn(relative path, size, atime seconds)` for every regular file below
 // `root` (temporary files are removed instead); stops early when `fn` returns

@@ -25,13 +25,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string Cut(std::string&& block, uint64_t offset, int64_t length) {
-  if (offset >= block.size()) return {};
-  uint64_t n = block.size() - offset;
-  if (length >= 0) n = std::min<uint64_t>(n, static_cast<uint64_t>(length));
-  if (offset == 0 && n == block.size()) return std::move(block);
-  return block.substr(offset, n);
-}
+// An ObjectStore length (< 0: to the end) as Cut's.
+uint64_t CutLength(int64_t length) { return length < 0 ? UINT64_MAX : static_cast<uint64_t>(length); }
 
 class CachedStoreImpl final : public CachedStore {
  public:
@@ -94,10 +89,10 @@ class CachedStoreImpl final : public CachedStore {
   Result<std::string> Get(std::string_view key, uint64_t offset, int64_t length) override {
     if (uploader_ && IsPending(key)) {
       auto staged = cache_.ReadStaged(key);
-      if (staged.has_value()) return Cut(std::move(*staged), offset, length);
+      if (staged.has_value()) return Cut(std::move(*staged), offset, CutLength(length));
       // Uploaded (and moved into the cache) meanwhile, or damaged: read on.
     }
-    if (auto block = cache_.Get(key)) return Cut(std::move(*block), offset, length);
+    if (auto block = cache_.Get(key)) return Cut(std::move(*block), offset, CutLength(length));
     if (offset != 0 || length >= 0) return inner_->Get(key, offset, length);
     ASSIGN_OR_RETURN(std::string block, inner_->Get(key));
     cache_.Put(key, block);

@@ -15,7 +15,6 @@
 
 #include "cache/cache_file.h"
 #include "common/logging.h"
-#include "common/posix_file.h"
 #include "common/xxhash.h"
 
 namespace tessera::cache {
@@ -275,15 +274,7 @@ class DiskCacheImpl final : public DiskCache {
     // which also tells its size.
     if (!known) whole = true;
     const std::string path = d->raw + "/" + k;
-    Result<std::string> got = Err(Code::kIO, "");
-    if (whole) {
-      got = ReadBlockFile(path);
-    } else if (auto fd = OpenForRead(path); fd.has_value()) {
-      Fd file(*fd);
-      got = ReadRange(file.get(), offset, length);
-    } else {
-      got = Err(fd.error());
-    }
+    Result<std::string> got = whole ? ReadBlockFile(path) : ReadRange(path, offset, length);
     if (!got.has_value()) {
       const Status& st = got.error();
       if (st.code() == Code::kNotFound) {
@@ -302,12 +293,11 @@ class DiskCacheImpl final : public DiskCache {
       std::lock_guard lock(d->mu);
       if (d->index.Find(k) == nullptr) AddLocked(*d, k, got->size());
     }
-    if (whole && (offset > 0 || length < got->size())) {
-      *got = offset >= got->size() ? std::string() : got->substr(offset, length);
-    }
+    // A whole read still has to be cut to the range asked for.
+    std::string part = whole ? Cut(std::move(*got), offset, length) : std::move(*got);
     Metrics().hits.Add();
-    Metrics().hit_bytes.Add(got->size());
-    return std::move(*got);
+    Metrics().hit_bytes.Add(part.size());
+    return part;
   }
 
   static std::nullopt_t Miss() {

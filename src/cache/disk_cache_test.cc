@@ -14,7 +14,6 @@
 
 #include "cache/cache_file.h"
 #include "cache/test_util.h"
-#include "common/posix_file.h"
 
 namespace tessera::cache {
 namespace {
@@ -257,11 +256,11 @@ TEST(CacheFile, FormatRoundTripsEveryLength) {
   }
 }
 
-// Writes `data` to a new file under `dir` and opens it for reading.
-int FileWith(const std::string& dir, const std::string& data) {
-  std::string path = dir + "/f";
+// Writes `data` to the file `name` under `dir`; its path.
+std::string FileWith(const std::string& dir, const std::string& name, const std::string& data) {
+  std::string path = dir + "/" + name;
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-  return ::open(path.c_str(), O_RDONLY);
+  return path;
 }
 
 TEST(CacheFile, RangeReadsVerifyOnlyThePiecesTheyRead) {
@@ -270,25 +269,26 @@ TEST(CacheFile, RangeReadsVerifyOnlyThePiecesTheyRead) {
   const std::string block = RandomBlock(n, 5);
   std::string file = Encode(block);
   {
-    Fd fd(FileWith(t.path(), file));
+    const std::string path = FileWith(t.path(), "whole", file);
     for (auto [off, len] : std::vector<std::pair<uint64_t, uint64_t>>{
              {0, 1}, {0, n}, {4095, 2}, {4096, 4096}, {100, 3 * kPieceSize}, {n - 1, 10},
              {5 * kPieceSize, 123}, {n, 5}, {n + 100, 5}, {7, 0}}) {
-      auto got = ReadRange(fd.get(), off, len);
+      auto got = ReadRange(path, off, len);
       ASSERT_TRUE(got.has_value()) << off << "+" << len << ": " << got.error().ToString();
       EXPECT_EQ(*got, off >= n ? std::string() : block.substr(off, len)) << off << "+" << len;
     }
   }
   // Damage piece 3: reads of other pieces are still served, reads of it are kCorrupt.
   file[HeaderSize(n) + 3 * kPieceSize + 10] ^= 1;
-  Fd fd(FileWith(t.path(), file));
-  EXPECT_EQ(*ReadRange(fd.get(), 0, 3 * kPieceSize), block.substr(0, 3 * kPieceSize));
-  EXPECT_EQ(*ReadRange(fd.get(), 4 * kPieceSize, 50), block.substr(4 * kPieceSize, 50));
-  EXPECT_EQ(ReadRange(fd.get(), 3 * kPieceSize + 4000, 200).error().code(), Code::kCorrupt);
-  EXPECT_EQ(ReadRange(fd.get(), 0, n).error().code(), Code::kCorrupt);
+  const std::string damaged = FileWith(t.path(), "damaged", file);
+  EXPECT_EQ(*ReadRange(damaged, 0, 3 * kPieceSize), block.substr(0, 3 * kPieceSize));
+  EXPECT_EQ(*ReadRange(damaged, 4 * kPieceSize, 50), block.substr(4 * kPieceSize, 50));
+  EXPECT_EQ(ReadRange(damaged, 3 * kPieceSize + 4000, 200).error().code(), Code::kCorrupt);
+  EXPECT_EQ(ReadRange(damaged, 0, n).error().code(), Code::kCorrupt);
   // A file cut short mid-block is kCorrupt too, not a short answer.
-  Fd cut(FileWith(t.path(), Encode(block).substr(0, HeaderSize(n) + 2 * kPieceSize)));
-  EXPECT_EQ(ReadRange(cut.get(), kPieceSize, 2 * kPieceSize).error().code(), Code::kCorrupt);
+  const std::string cut =
+      FileWith(t.path(), "cut", Encode(block).substr(0, HeaderSize(n) + 2 * kPieceSize));
+  EXPECT_EQ(ReadRange(cut, kPieceSize, 2 * kPieceSize).error().code(), Code::kCorrupt);
 }
 
 TEST(DiskCache, RangesComeFromTheCacheFileAndDamageIsCaught) {

@@ -25,31 +25,12 @@ class MemCache final : public DiskCache {
   }
 
   std::optional<std::string> Get(std::string_view key) override {
-    std::lock_guard lock(mu_);
-    auto it = blocks_.find(std::string(key));
-    if (it == blocks_.end()) {
-      Metrics().misses.Add();
-      return std::nullopt;
-    }
-    index_.Touch(it->first);
-    Metrics().hits.Add();
-    Metrics().hit_bytes.Add(it->second.size());
-    return it->second;
+    return Read(key, 0, UINT64_MAX);
   }
 
   std::optional<std::string> GetRange(std::string_view key, uint64_t offset,
                                       uint64_t length) override {
-    std::lock_guard lock(mu_);
-    auto it = blocks_.find(std::string(key));
-    if (it == blocks_.end()) {
-      Metrics().misses.Add();
-      return std::nullopt;
-    }
-    index_.Touch(it->first);
-    std::string part = offset >= it->second.size() ? std::string() : it->second.substr(offset, length);
-    Metrics().hits.Add();
-    Metrics().hit_bytes.Add(part.size());
-    return part;
+    return Read(key, offset, length);
   }
 
   void Put(std::string_view key, std::string_view data) override {
@@ -98,6 +79,23 @@ class MemCache final : public DiskCache {
   std::vector<StagedBlock> ListStaged() override { return {}; }
 
  private:
+  // A copy of the block's bytes [offset, offset + length), counted as a hit
+  // or a miss.
+  std::optional<std::string> Read(std::string_view key, uint64_t offset, uint64_t length) {
+    std::lock_guard lock(mu_);
+    auto it = blocks_.find(std::string(key));
+    if (it == blocks_.end()) {
+      Metrics().misses.Add();
+      return std::nullopt;
+    }
+    index_.Touch(it->first);
+    const std::string& block = it->second;
+    std::string part = offset >= block.size() ? std::string() : block.substr(offset, length);
+    Metrics().hits.Add();
+    Metrics().hit_bytes.Add(part.size());
+    return part;
+  }
+
   void RemoveLocked(const std::string& key) {
     if (auto size = index_.Remove(key)) {
       blocks_.erase(key);

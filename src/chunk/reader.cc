@@ -5,8 +5,8 @@
 // fetched whole (and kept in the BlockCache when there is one), and every
 // fetched block must have exactly the length its name says; anything else is
 // an error naming the object, never zeros. A random read may instead take
-// just its bytes from a local copy of the block (the disk cache). Holes and the bytes past the last
-// segment read as zeros.
+// just its bytes from a local copy of the block (the disk cache). Holes and
+// the bytes past the last segment read as zeros.
 #include <algorithm>
 #include <cstring>
 

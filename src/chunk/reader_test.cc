@@ -281,12 +281,10 @@ TEST(ChunkReaderTest, RandomReadsTakeRangesFromTheLocalCopy) {
   for (int i = 0; i < 12; ++i) ASSERT_NO_FATAL_FAILURE(model.AddRandomSlice(kSpan));
   // The "local copy": every block of the store, served in part, counted.
   int ranges = 0;
-  std::map<std::string, int> asked;
   auto local = [&](const std::string& key, uint32_t off, uint32_t len) -> std::optional<std::string> {
     auto block = model.store().Get(key);
     if (!block.has_value()) return std::nullopt;
     ++ranges;
-    ++asked[key];
     EXPECT_LT(len, block->size()) << "a whole block is fetched, not read in part";
     return block->substr(off, len);
   };
