@@ -64,7 +64,7 @@ wait_mounted() {
 mount_tessera() {  # mount_tessera BUCKET DIR
   local meta="sqlite3://$WORK/$1.db"
   if [ ! -f "$WORK/$1.db" ]; then
-    "$TESSERA" format "$meta" "$1" --storage s3 --bucket "$S3_ENDPOINT/$1" >/dev/null
+    "$TESSERA" format "$meta" "$1" --storage s3 --bucket "$S3_ENDPOINT/$1" ${TESSERA_FORMAT_OPTS:-} >/dev/null
   fi
   mkdir -p "$2"
   # A disk cache of the bucket's own under WORK (remount empties it), unless
