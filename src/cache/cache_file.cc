@@ -266,8 +266,10 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
   Fd file(fd);
   int err = ::fchmod(fd, mode) == 0 ? 0 : errno;  // exact, whatever the umask
   if (err == 0) {
-    err = WriteDirect(fd, head, data);
-    if (err == EINVAL) {  // no direct I/O here (tmpfs, some FUSE file systems)
+    // A direct write returns once the disk has the data, a buffered one at
+    // once: small files, whose reader waits for this write, stay buffered.
+    err = head.size() + data.size() >= kDirectStretch ? WriteDirect(fd, head, data) : EINVAL;
+    if (err == EINVAL) {  // small, or no direct I/O here (tmpfs, some FUSE file systems)
       err = ::ftruncate(fd, 0) == 0 && ::lseek(fd, 0, SEEK_SET) == 0 ? 0 : errno;
       if (err == 0 && !head.empty()) err = WriteAll(fd, head);
       if (err == 0) err = WriteAll(fd, data);

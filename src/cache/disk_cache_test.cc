@@ -256,7 +256,8 @@ TEST(CacheFile, FormatRoundTripsEveryLength) {
   }
 }
 
-// Cache files are written with direct I/O in aligned 1 MiB stretches, the
+// Cache files of 1 MiB or more are written with direct I/O in aligned 1 MiB
+// stretches (smaller ones through the page cache), the
 // last padded and cut back; tmpfs may refuse direct I/O and takes the
 // page-cache path. Either way the file is exactly header + block.
 TEST(CacheFile, WrittenFilesAreExactAtEveryStretchBoundary) {
