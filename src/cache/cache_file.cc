@@ -250,7 +250,7 @@ int MakeDirs(const std::string& path, uint32_t mode) {
 }
 
 int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable,
-                    std::string_view head) {
+                    std::string_view head, bool direct) {
   static std::atomic<uint64_t> counter{0};
   std::string parent = Parent(path);
   std::string tmp = parent + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "." +
@@ -267,9 +267,11 @@ int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mod
   int err = ::fchmod(fd, mode) == 0 ? 0 : errno;  // exact, whatever the umask
   if (err == 0) {
     // A direct write returns once the disk has the data, a buffered one at
-    // once: small files, whose reader waits for this write, stay buffered.
-    err = head.size() + data.size() >= kDirectStretch ? WriteDirect(fd, head, data) : EINVAL;
-    if (err == EINVAL) {  // small, or no direct I/O here (tmpfs, some FUSE file systems)
+    // once: small files, whose reader waits for this write, stay buffered;
+    // so does what the caller wants kept in the page cache.
+    err = direct && head.size() + data.size() >= kDirectStretch ? WriteDirect(fd, head, data)
+                                                                 : EINVAL;
+    if (err == EINVAL) {  // buffered, or no direct I/O here (tmpfs, some FUSE file systems)
       err = ::ftruncate(fd, 0) == 0 && ::lseek(fd, 0, SEEK_SET) == 0 ? 0 : errno;
       if (err == 0 && !head.empty()) err = WriteAll(fd, head);
       if (err == 0) err = WriteAll(fd, data);

@@ -52,9 +52,10 @@ int MakeDirs(const std::string& path, uint32_t mode);
 // Writes `data` to a temporary file beside `path` (mode `mode`) and renames it
 // over `path`; `durable` also fsyncs the file and the directory. Makes
 // missing parent directories. With `head`, it is written before `data`.
-// 0 or an errno.
+// With `direct`, a file of 1 MiB or more bypasses the page cache (O_DIRECT
+// where the file system allows it). 0 or an errno.
 int WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode, bool durable,
-                    std::string_view head = {});
+                    std::string_view head = {}, bool direct = true);
 // The block in the cache file at `path`, verified: kNotFound when absent,
 // kCorrupt when damaged, an errno status when it cannot be read.
 Result<std::string> ReadBlockFile(const std::string& path);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cache/cache_file.h"
+#include "common/access_hint.h"
 #include "common/logging.h"
 #include "common/xxhash.h"
 
@@ -117,7 +118,7 @@ class DiskCacheImpl final : public DiskCache {
       d->reserved += size;
     }
     int err = WriteFileAtomic(d->raw + "/" + k, data, options_.file_mode, false,
-                              EncodeHeader(data));
+                              EncodeHeader(data), !RandomAccess());
     std::lock_guard lock(d->mu);
     d->reserved -= size;
     if (err != 0) {

@@ -2,6 +2,7 @@
 #include "cache/disk_cache.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "cache/cache_file.h"
 #include "cache/test_util.h"
+#include "common/access_hint.h"
 
 namespace tessera::cache {
 namespace {
@@ -66,6 +68,57 @@ TEST(DiskCache, MissThenHit) {
   ASSERT_TRUE(c->Evict(BlockKey(1)).ok());
   EXPECT_FALSE(c->Contains(BlockKey(1)));
   EXPECT_EQ(c->used_bytes(), 0u);
+}
+
+// Pages of the file at `path` in the page cache (mincore).
+size_t ResidentPages(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  struct stat st;
+  ::fstat(fd, &st);
+  const size_t len = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return 0;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((len + page - 1) / page);
+  size_t n = 0;
+  if (::mincore(map, len, in.data()) == 0) {
+    for (unsigned char v : in) n += v & 1;
+  }
+  ::munmap(map, len);
+  return n;
+}
+
+// A whole block fetched for a sequential stream is written around the page
+// cache; one fetched for a random read stays in it, where the next random
+// read of the block finds its pieces without a disk read.
+TEST(DiskCache, RandomReadsKeepTheirBlocksInThePageCache) {
+  TempDir t;
+  auto c = Open(Opts(t.path()));
+  const std::string b = RandomBlock(4 << 20, 3);
+  c->Put(BlockKey(1), b);
+  {
+    RandomAccessScope random(true);
+    EXPECT_TRUE(RandomAccess());
+    c->Put(BlockKey(2), b);
+  }
+  EXPECT_FALSE(RandomAccess());
+  for (int k : {1, 2}) {
+    auto got = c->Get(BlockKey(k));
+    ASSERT_TRUE(got.has_value()) << k;
+    EXPECT_EQ(*got, b) << k;
+  }
+  const size_t pages = (b.size() + HeaderSize(b.size())) / 4096;
+  // Only where the file system takes direct I/O (not every tmpfs does) is
+  // the first file kept out; the second is resident either way.
+  const std::string first = t.path() + "/raw/" + BlockKey(1);
+  const int probe = ::open(first.c_str(), O_RDONLY | O_DIRECT);
+  if (probe >= 0) {
+    ::close(probe);
+    EXPECT_LT(ResidentPages(first), pages / 8);
+  }
+  EXPECT_GT(ResidentPages(t.path() + "/raw/" + BlockKey(2)), pages * 7 / 8);
 }
 
 TEST(DiskCache, DamagedFileIsDeletedAndMissed) {
@@ -257,9 +310,9 @@ TEST(CacheFile, FormatRoundTripsEveryLength) {
 }
 
 // Cache files of 1 MiB or more are written with direct I/O in aligned 1 MiB
-// stretches (smaller ones through the page cache), the
-// last padded and cut back; tmpfs may refuse direct I/O and takes the
-// page-cache path. Either way the file is exactly header + block.
+// stretches, the last padded and cut back; smaller ones, and any on a file
+// system that refuses direct I/O, through the page cache. Either way the
+// file is exactly header + block, and a damaged byte is caught.
 TEST(CacheFile, WrittenFilesAreExactAtEveryStretchBoundary) {
   TempDir disk;
   std::vector<std::string> dirs = {disk.path()};

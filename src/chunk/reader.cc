@@ -12,6 +12,7 @@
 
 #include "chunk/buffer.h"
 #include "chunk/chunk.h"
+#include "common/access_hint.h"
 
 namespace tessera::chunk {
 namespace {
@@ -189,6 +190,7 @@ bool ChunkReader::ReadLocal(uint64_t id, uint32_t size, uint32_t index, uint32_t
 
 Status ChunkReader::Read(std::span<const Segment> view, uint32_t chunk_off, size_t n, char* out,
                          bool random) {
+  const RandomAccessScope access(random);  // for the disk cache's writes below
   const uint64_t begin = chunk_off;
   const uint64_t end = begin + n;
   const uint32_t bs = layout_.block_size;
