@@ -11,7 +11,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "common/encoding.h"
 #include "common/posix_file.h"
@@ -112,28 +115,63 @@ Result<std::string> DecodeFirstFormat(std::string&& file) {
   return std::move(file);
 }
 
-// Direct I/O moves a cache file's bytes between the disk and one aligned
-// buffer of the writing thread: no copy into the page cache, which cost more
+// Direct I/O moves a cache file's bytes between the disk and an aligned
+// buffer: no copy into the page cache, which cost more
 // CPU than the download itself (several times a direct write's system time
 // for the same file, measured with dd).
 constexpr size_t kDirectAlign = 4096;
 constexpr size_t kDirectStretch = size_t{1} << 20;
 
-char* DirectBuffer() {
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
+// A few aligned buffers shared by every thread: a buffer per thread would
+// cost a mebibyte of resident memory for each of the mount's dozens of
+// threads. A caller waits for a free one (direct I/O is bound by the disk).
+class DirectBuffer {
+ public:
+  DirectBuffer() {
+    std::unique_lock lock(Pool().mu);
+    Pool().cv.wait(lock, [] { return !Pool().free.empty() || Pool().made < kCount; });
+    if (!Pool().free.empty()) {
+      buf_ = Pool().free.back();
+      Pool().free.pop_back();
+      return;
+    }
+    buf_ = static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectStretch));
+    if (buf_ != nullptr) ++Pool().made;
+  }
+  ~DirectBuffer() {
+    if (buf_ == nullptr) return;
+    {
+      std::lock_guard lock(Pool().mu);
+      Pool().free.push_back(buf_);
+    }
+    Pool().cv.notify_one();
+  }
+  DirectBuffer(const DirectBuffer&) = delete;
+  DirectBuffer& operator=(const DirectBuffer&) = delete;
+  char* get() const { return buf_; }
+
+ private:
+  static constexpr int kCount = 8;
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<char*> free;  // kept for the life of the process
+    int made = 0;
   };
-  thread_local std::unique_ptr<char, Free> buffer(
-      static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectStretch)));
-  return buffer.get();
-}
+  static Shared& Pool() {
+    static Shared* shared = new Shared;  // never destroyed: threads may outlive statics
+    return *shared;
+  }
+  char* buf_ = nullptr;
+};
 
 // Writes `head` then `data` at offset 0 of the empty file `fd` with O_DIRECT,
 // in aligned stretches (the last padded, then cut back to the exact length).
 // 0, an errno, or EINVAL when the file system refuses direct I/O (the caller
 // then writes through the page cache).
 int WriteDirect(int fd, std::string_view head, std::string_view data) {
-  char* buf = DirectBuffer();
+  DirectBuffer held;
+  char* buf = held.get();
   if (buf == nullptr) return EINVAL;
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return EINVAL;
@@ -379,7 +417,8 @@ Result<std::string> ReadBlockDirect(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Err(Status::FromErrno(errno, "stat of a cache file"));
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  char* buf = DirectBuffer();
+  DirectBuffer held;
+  char* buf = held.get();
   if (file_size < kFixedHeaderSize || buf == nullptr) return Err(Code::kNotSupported, "");
   const uint64_t length = BlockLengthOf(file_size);
   const uint64_t header = file_size - length;
