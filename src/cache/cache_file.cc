@@ -337,46 +337,85 @@ Result<int> OpenForRead(const std::string& path) {
   return Err(Status::FromErrno(errno, "open " + path));
 }
 
-// The verified block of the open cache file `fd`, of either format.
+// The verified block of the open current-format cache file `fd` of
+// `file_size` bytes, read in stretches through `buf` (kDirectStretch bytes,
+// aligned): each stretch is copied out and its whole pieces checked while they
+// are still in the CPU's cache (checking 4 MiB after reading it all ran at
+// memory speed). `direct`: `fd` has O_DIRECT. kNotSupported when the file is
+// of the first format, or when the file system refuses direct I/O.
+Result<std::string> ReadStretches(int fd, uint64_t file_size, char* buf, bool direct) {
+  if (file_size < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
+  const uint64_t length = BlockLengthOf(file_size);
+  const uint64_t header = file_size - length;
+  std::string head;
+  Status st;
+  std::string block;
+  block.resize_and_overwrite(length, [&](char* p, size_t) {
+    uint64_t verified = 0;  // block bytes checked so far
+    for (uint64_t at = 0; at < file_size && st.ok();) {
+      ssize_t got = ::pread(fd, buf, kDirectStretch, static_cast<off_t>(at));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) {
+        st = direct && errno == EINVAL && at == 0
+                 ? Status(Code::kNotSupported, "no direct I/O")
+                 : Status::FromErrno(errno, "read of a cache file");
+        break;
+      }
+      if (got == 0) {
+        st = Status::Corrupt("shorter than its header says");
+        break;
+      }
+      const uint64_t end = std::min<uint64_t>(file_size, at + static_cast<uint64_t>(got));
+      if (at == 0 && std::memcmp(buf, kMagic1, 4) == 0) {
+        st = Status(Code::kNotSupported, "first format");
+        break;
+      }
+      if (at < header) {  // the header may span stretches (blocks over 256 MiB)
+        head.append(buf, std::min(end, header) - at);
+        if (head.size() == header) {
+          auto declared = SecondFormatLength(head.data());
+          if (!declared || *declared != length) {
+            st = declared ? Status::Corrupt("length does not match the file's size")
+                          : declared.error();
+            break;
+          }
+        }
+      }
+      const uint64_t from = std::max(at, header);
+      if (end > from) std::memcpy(p + (from - header), buf + (from - at), end - from);
+      // Check every piece that is now whole (or the last one, at the end).
+      const uint64_t have = end > header ? end - header : 0;
+      const uint64_t upto = have == length ? length : have / kPieceSize * kPieceSize;
+      if (upto > verified) {
+        if (!PiecesMatch({p + verified, upto - verified},
+                         head.data() + kFixedHeaderSize + 4 * (verified / kPieceSize))) {
+          st = Status::Corrupt("checksum mismatch");
+          break;
+        }
+        verified = upto;
+      }
+      at = end;
+    }
+    return length;
+  });
+  RETURN_IF_ERROR(st);
+  return block;
+}
+
+// The verified block of the open cache file `fd` (no O_DIRECT), of either format.
 Result<std::string> ReadBlock(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Err(Status::FromErrno(errno, "stat of a cache file"));
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size < kFixedHeaderSize) return Err(Code::kCorrupt, "shorter than its header");
-  // The header with every sum in one read, the block straight into the
-  // string returned (not zero-filled first, not moved after).
-  const uint64_t length = BlockLengthOf(file_size);
-  std::string head(file_size - length, '\0');
-  RETURN_IF_ERROR(PreadAll(fd, &head, 0));
-  const bool first_format = std::memcmp(head.data(), kMagic1, 4) == 0;
-  const uint64_t header = first_format ? kFixedHeaderSize : head.size();
-  if (!first_format) {
-    ASSIGN_OR_RETURN(const uint64_t declared, SecondFormatLength(head.data()));
-    if (declared != length) return Err(Code::kCorrupt, "length does not match the file's size");
+  {
+    DirectBuffer held;
+    if (held.get() == nullptr) return Err(Code::kNoSpace, "no memory for a cache read");
+    auto block = ReadStretches(fd, file_size, held.get(), false);
+    if (block || block.error().code() != Code::kNotSupported) return block;
   }
-  std::string block;
-  Status read;
-  bool ok = true;
-  block.resize_and_overwrite(file_size - header, [&](char* p, size_t n) {
-    if (first_format) {
-      read = PreadInto(fd, p, n, header);
-      ok = read.ok() && XXH3_64bits(p, n) == GetLE64(head.data() + 8);
-      return n;
-    }
-    // Each stretch is checked just after it is read, while it is still in
-    // the CPU's cache: checking 4 MiB after reading it all ran at memory speed.
-    constexpr size_t kStretch = 64 * kPieceSize;
-    for (size_t at = 0; at < n && read.ok() && ok; at += kStretch) {
-      const size_t m = std::min(kStretch, n - at);
-      read = PreadInto(fd, p + at, m, header + at);
-      ok = read.ok() &&
-           PiecesMatch({p + at, m}, head.data() + kFixedHeaderSize + 4 * (at / kPieceSize));
-    }
-    return n;
-  });
-  RETURN_IF_ERROR(read);
-  if (!ok) return Err(Code::kCorrupt, "checksum mismatch");
-  return block;
+  std::string file(file_size, '\0');  // the first format: checked whole
+  RETURN_IF_ERROR(PreadAll(fd, &file, 0));
+  return DecodeFirstFormat(std::move(file));
 }
 
 // Bytes [offset, offset + length) of the block of the open cache file `fd`.
@@ -408,74 +447,6 @@ Result<std::string> ReadRangeOf(int fd, uint64_t offset, uint64_t length) {
   return data;
 }
 
-// ReadBlock of a current-format file through direct I/O: aligned stretches
-// into the thread's buffer, each copied out and its whole pieces checked
-// while they are still in the CPU's cache. kNotSupported when the file system
-// refuses direct I/O or the file is of the first format: kNotSupported
-// (ReadBlock then).
-Result<std::string> ReadBlockDirect(int fd) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Err(Status::FromErrno(errno, "stat of a cache file"));
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  DirectBuffer held;
-  char* buf = held.get();
-  if (file_size < kFixedHeaderSize || buf == nullptr) return Err(Code::kNotSupported, "");
-  const uint64_t length = BlockLengthOf(file_size);
-  const uint64_t header = file_size - length;
-  std::string head;
-  Status read;
-  bool ok = true, direct = true;
-  std::string block;
-  block.resize_and_overwrite(length, [&](char* p, size_t) {
-    uint64_t verified = 0;  // block bytes checked so far
-    for (uint64_t at = 0; at < file_size && read.ok() && ok;) {
-      ssize_t got = ::pread(fd, buf, kDirectStretch, static_cast<off_t>(at));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0 && errno == EINVAL && at == 0) {
-        direct = false;
-        break;
-      }
-      if (got < 0) {
-        read = Status::FromErrno(errno, "read of a cache file");
-        break;
-      }
-      if (got == 0) {
-        read = Status::Corrupt("shorter than its header says");
-        break;
-      }
-      const uint64_t end = std::min<uint64_t>(file_size, at + static_cast<uint64_t>(got));
-      if (at == 0) {
-        if (end < header || std::memcmp(buf, kMagic2, 4) != 0) {
-          direct = false;  // the first format, or a header past one stretch
-          break;
-        }
-        head.assign(buf, header);
-        auto declared = SecondFormatLength(head.data());
-        if (!declared || *declared != length) {
-          ok = false;
-          break;
-        }
-      }
-      const uint64_t from = std::max(at, header);
-      if (end > from) std::memcpy(p + (from - header), buf + (from - at), end - from);
-      // Check every piece that is now whole (or the last one, at the end).
-      const uint64_t have = end - header;
-      const uint64_t upto = have == length ? length : have / kPieceSize * kPieceSize;
-      if (upto > verified) {
-        ok = PiecesMatch({p + verified, upto - verified},
-                         head.data() + kFixedHeaderSize + 4 * (verified / kPieceSize));
-        verified = upto;
-      }
-      at = end;
-    }
-    return length;
-  });
-  if (!direct) return Err(Code::kNotSupported, "");
-  RETURN_IF_ERROR(read);
-  if (!ok) return Err(Code::kCorrupt, head.empty() ? "bad header" : "checksum mismatch");
-  return block;
-}
-
 }  // namespace
 
 Result<std::string> ReadBlockFile(const std::string& path) {
@@ -485,8 +456,13 @@ Result<std::string> ReadBlockFile(const std::string& path) {
   if (raw < 0 && errno == EPERM) raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
   if (raw >= 0) {
     Fd fd(raw);
-    auto block = ReadBlockDirect(fd.get());
-    if (block || block.error().code() != Code::kNotSupported) return block;
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Err(Status::FromErrno(errno, "stat of " + path));
+    DirectBuffer held;
+    if (held.get() != nullptr) {
+      auto block = ReadStretches(fd.get(), static_cast<uint64_t>(st.st_size), held.get(), true);
+      if (block || block.error().code() != Code::kNotSupported) return block;
+    }
   }
   ASSIGN_OR_RETURN(raw, OpenForRead(path));
   Fd fd(raw);
