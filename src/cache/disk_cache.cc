@@ -10,8 +10,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "cache/cache_file.h"
 #include "common/access_hint.h"
@@ -79,9 +82,17 @@ class DiskCacheImpl final : public DiskCache {
     } else {
       Scan();
     }
+    behind_limit_ = std::min(o.write_behind_bytes, share / 8);
+    if (behind_limit_ > 0) writer_ = std::thread([this] { WriteBehind(); });
   }
 
   ~DiskCacheImpl() override {
+    {
+      std::lock_guard lock(behind_mu_);
+      behind_stop_ = true;
+    }
+    behind_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();  // after writing what waits
     stop_ = true;
     if (scanner_.joinable()) scanner_.join();
     for (auto& d : dirs_) {
@@ -111,30 +122,29 @@ class DiskCacheImpl final : public DiskCache {
     if (d == nullptr) return;
     std::string k(key);
     const uint64_t size = data.size();
+    const bool later = behind_limit_ > 0 && size + HeaderSize(size) < kBehindMax;
+    if (later && Waiting(k) != nullptr) return;
+    uint64_t used_at;
     {
       std::lock_guard lock(d->mu);
       if (d->index.Touch(k)) return;
       if (size > d->capacity || !MakeRoomLocked(*d, size)) return;
       d->reserved += size;
+      used_at = d->index.Tick();
     }
-    int err = WriteFileAtomic(d->raw + "/" + k, data, options_.file_mode, false,
-                              EncodeHeader(data), !RandomAccess());
+    if (later && Defer(*d, k, data, used_at)) return;
+    const int err = WriteFileAtomic(d->raw + "/" + k, data, options_.file_mode, false,
+                                    EncodeHeader(data), !RandomAccess());
     std::lock_guard lock(d->mu);
     d->reserved -= size;
-    if (err != 0) {
-      FailedLocked(*d, "write of " + d->raw + "/" + k + ": " + std::strerror(err));
-      if (err == ENOSPC) d->space_checked_ns = 0;  // look at the disk again
-      return;
-    }
-    d->errors_in_row = 0;
-    AddLocked(*d, k, size);
-    Metrics().write_bytes.Add(size);
+    WrittenLocked(*d, k, size, err);
   }
 
   bool Contains(std::string_view key) override {
     Dir* d = StorableKey(key) ? Pick(key) : nullptr;
     if (d == nullptr) return false;
     std::string k(key);
+    if (Waiting(k) != nullptr) return true;
     {
       std::lock_guard lock(d->mu);
       if (d->index.Find(k) != nullptr) return true;
@@ -147,6 +157,7 @@ class DiskCacheImpl final : public DiskCache {
   Status Evict(std::string_view key) override {
     if (!StorableKey(key)) return Status::Ok();
     std::string k(key);
+    Unwait(k);
     for (auto& d : dirs_) {  // every directory: a copy may predate a directory change
       std::lock_guard lock(d->mu);
       RemoveLocked(*d, k);
@@ -178,6 +189,11 @@ class DiskCacheImpl final : public DiskCache {
   void WaitForScan() override {
     std::unique_lock lock(scan_mu_);
     scan_cv_.wait(lock, [this] { return scan_done_; });
+  }
+
+  void WaitForWrites() override {
+    std::unique_lock lock(behind_mu_);
+    behind_done_.wait(lock, [this] { return behind_.empty(); });
   }
 
   Status Stage(std::string_view key, std::string_view data) override {
@@ -265,6 +281,13 @@ class DiskCacheImpl final : public DiskCache {
     Dir* d = StorableKey(key) ? Pick(key) : nullptr;
     if (d == nullptr) return Miss();
     std::string k(key);
+    if (auto waiting = Waiting(k)) {
+      UsedWaiting(*d, k);
+      std::string part = waiting->substr(std::min<uint64_t>(offset, waiting->size()), length);
+      Metrics().hits.Add();
+      Metrics().hit_bytes.Add(part.size());
+      return part;
+    }
     bool known;
     {
       std::lock_guard lock(d->mu);
@@ -299,6 +322,124 @@ class DiskCacheImpl final : public DiskCache {
     Metrics().hits.Add();
     Metrics().hit_bytes.Add(part.size());
     return part;
+  }
+
+  // --- Write-behind. Each entry of behind_ holds `size` bytes of its
+  // directory's reservation and of behind_bytes_; whoever removes the entry
+  // (the writer once the file is written, or Evict) gives them back. Lock
+  // order: a Dir's mu before behind_mu_. ---
+
+  // The copy of `key` waiting to be written, or null.
+  std::shared_ptr<const std::string> Waiting(const std::string& key) {
+    std::lock_guard lock(behind_mu_);
+    auto it = behind_.find(key);
+    return it == behind_.end() ? nullptr : it->second.data;
+  }
+
+  // A read of the waiting `key`: its time of use moves on, as Touch's.
+  void UsedWaiting(Dir& d, const std::string& key) {
+    uint64_t t;
+    {
+      std::lock_guard lock(d.mu);
+      t = d.index.Tick();
+    }
+    std::lock_guard lock(behind_mu_);
+    auto it = behind_.find(key);
+    if (it != behind_.end()) it->second.used_at = t;
+  }
+
+  // Queues a copy of `data` (its space reserved in `d`, last used at
+  // `used_at`); false when the queue is full, and the caller writes it.
+  bool Defer(Dir& d, const std::string& key, std::string_view data, uint64_t used_at) {
+    {
+      std::lock_guard lock(behind_mu_);
+      if (!behind_stop_ && behind_bytes_ + data.size() <= behind_limit_) {
+        auto [it, added] = behind_.try_emplace(key, Behind{&d, nullptr, used_at});
+        if (added) {
+          it->second.data = std::make_shared<const std::string>(data);
+          behind_bytes_ += data.size();
+          behind_queue_.push_back(key);
+          behind_cv_.notify_one();
+          return true;
+        }
+      } else {
+        return false;
+      }
+    }
+    // Queued meanwhile by another Put: give back this one's reservation.
+    std::lock_guard lock(d.mu);
+    d.reserved -= data.size();
+    return true;
+  }
+
+  // Drops `key` from the queue (Evict); its file, if the writer is writing
+  // it now, is removed by the writer.
+  void Unwait(const std::string& key) {
+    Dir* d = nullptr;
+    uint64_t size = 0;
+    {
+      std::lock_guard lock(behind_mu_);
+      auto it = behind_.find(key);
+      if (it == behind_.end()) return;
+      d = it->second.dir;
+      size = it->second.data->size();
+      behind_bytes_ -= size;
+      behind_.erase(it);
+    }
+    behind_done_.notify_all();
+    std::lock_guard lock(d->mu);
+    d->reserved -= size;
+  }
+
+  // The background writer: writes queued blocks in order until stopped and
+  // the queue is empty.
+  void WriteBehind() {
+    std::unique_lock lock(behind_mu_);
+    while (true) {
+      behind_cv_.wait(lock, [this] { return behind_stop_ || !behind_queue_.empty(); });
+      if (behind_queue_.empty()) return;
+      const std::string key = std::move(behind_queue_.front());
+      behind_queue_.pop_front();
+      auto it = behind_.find(key);
+      if (it == behind_.end()) continue;  // evicted while waiting
+      const Behind b = it->second;
+      lock.unlock();
+      const std::string path = b.dir->raw + "/" + key;
+      const uint64_t size = b.data->size();
+      // A directory that failed meanwhile is not written (nor counted again).
+      const bool usable = b.dir->disabled_until_ns.load() <= NowNs();
+      const int err = usable ? WriteFileAtomic(path, *b.data, options_.file_mode, false,
+                                               EncodeHeader(*b.data), false)
+                             : EIO;
+      {
+        std::lock_guard dir_lock(b.dir->mu);
+        lock.lock();
+        it = behind_.find(key);
+        if (it != behind_.end() && it->second.data == b.data) {
+          b.dir->reserved -= size;
+          behind_bytes_ -= size;
+          if (usable) WrittenLocked(*b.dir, key, size, err, it->second.used_at);
+          behind_.erase(it);
+        } else if (err == 0) {
+          ::unlink(path.c_str());  // evicted while being written
+        }
+      }
+      behind_done_.notify_all();
+    }
+  }
+
+  // Records the end of a write of `key` (`err`: 0 or an errno), last used at
+  // `used_at` (0: now).
+  void WrittenLocked(Dir& d, const std::string& key, uint64_t size, int err,
+                     uint64_t used_at = 0) {
+    if (err != 0) {
+      FailedLocked(d, "write of " + d.raw + "/" + key + ": " + std::strerror(err));
+      if (err == ENOSPC) d.space_checked_ns = 0;  // look at the disk again
+      return;
+    }
+    d.errors_in_row = 0;
+    AddLocked(d, key, size, used_at);
+    Metrics().write_bytes.Add(size);
   }
 
   static std::nullopt_t Miss() {
@@ -464,8 +605,29 @@ class DiskCacheImpl final : public DiskCache {
     scan_cv_.notify_all();
   }
 
+  // A block smaller than this (with its header) may be written behind: it is
+  // written through the page cache, so the write costs the file's creation.
+  static constexpr uint64_t kBehindMax = uint64_t{1} << 20;
+
+  struct Behind {
+    Dir* dir;
+    std::shared_ptr<const std::string> data;
+    uint64_t used_at;  // the directory index's time of the last use
+  };
+
   const CacheOptions options_;
   std::vector<std::unique_ptr<Dir>> dirs_;
+  std::mutex behind_mu_;
+  std::condition_variable behind_cv_;    // a block queued, or stopping
+  std::condition_variable behind_done_;  // a block left the queue
+  std::unordered_map<std::string, Behind> behind_;  // guarded by behind_mu_
+  std::deque<std::string> behind_queue_;            // guarded by behind_mu_
+  uint64_t behind_bytes_ = 0;                       // guarded by behind_mu_
+  bool behind_stop_ = false;                        // guarded by behind_mu_
+  // What may wait: an eighth of the smallest directory's share at most, so
+  // that space reserved for waiting blocks does not evict much.
+  uint64_t behind_limit_ = 0;
+  std::thread writer_;
   std::atomic<bool> stop_{false};
   std::thread scanner_;
   std::mutex scan_mu_;

@@ -27,6 +27,13 @@
 //    the cache never holds more than cache-size plus the blocks being written
 //    at that moment. A directory whose disk has less than free-space-ratio of
 //    its space or inodes free evicts until it has, or stops caching.
+//  - Write-behind: a block under 1 MiB (written through the page cache, so its
+//    cost is creating the file, not moving bytes) is copied and written by a
+//    background thread, so that a reader does not wait for it; until then
+//    Get, GetRange and Contains serve it from memory, and its space is
+//    reserved. At most write_behind_bytes (and an eighth of a directory's
+//    share) wait; past that, Put writes the block itself. The destructor
+//    writes whatever still waits.
 //  - When the disk fails: a cache never fails a read or a write. Put errors
 //    are counted and ignored; a directory that fails three times in a row is
 //    left alone for a minute, and its blocks come from the object store.
@@ -65,6 +72,8 @@ struct CacheOptions {
   std::chrono::milliseconds disable_for{60000};
   // Rebuild the index in the background (false: before NewDiskCache returns).
   bool background_scan = true;
+  // Bytes of small blocks that may wait in memory to be written (0: none).
+  uint64_t write_behind_bytes = 16ull << 20;
 };
 
 // A block left in staging, to upload.
@@ -96,6 +105,8 @@ class DiskCache {
   virtual size_t blocks() const = 0;
   // Waits for the start-up scan to finish (tests and tools).
   virtual void WaitForScan() = 0;
+  // Waits until every block Put so far is on disk (or failed): tests and tools.
+  virtual void WaitForWrites() = 0;
 
   // --- Writeback staging (disk caches only; the memory cache refuses) ---
   // Stores the block durably under staging; an error (no space, no disk,

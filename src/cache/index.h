@@ -81,6 +81,9 @@ class Index {
     map_.erase(it);
     return size;
   }
+  // A time of use for an entry added later (Add's `atime`), ordered with
+  // the uses of the entries present.
+  uint64_t Tick() { return ++clock_; }
   // The key to evict next, or nullopt when empty. Does not remove it.
   std::optional<std::string> Victim() {
     if (keys_.empty()) return std::nullopt;

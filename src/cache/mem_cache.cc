@@ -68,6 +68,7 @@ class MemCache final : public DiskCache {
     return index_.count();
   }
   void WaitForScan() override {}
+  void WaitForWrites() override {}
 
   Status Stage(std::string_view, std::string_view) override {
     return Status::NotSupported("writeback needs a disk cache, not memory");
