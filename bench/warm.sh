@@ -93,8 +93,13 @@ for i in $(seq "$REPEAT"); do
   umount_tessera bench-w "$MNT"
 done
 
-row() { printf '| %s | %s | %s | %s |\n' "$1" "$(result "$2")" "$(result "$3")" \
-  "$(echo "scale=2; $(result "$2") / $(result "$3")" | bc -l 2>/dev/null || echo -)"; }
+# row TITLE A B: the medians of A and B, rounded, and A/B to two places.
+row() {
+  local a b
+  a=$(result "$2") b=$(result "$3")
+  if [ "$a" = - ] || [ "$b" = - ]; then printf '| %s | %s | %s | - |\n' "$1" "$a" "$b"; return; fi
+  printf '| %s | %.0f | %.0f | %.2f |\n' "$1" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+}
 echo "| ${SIZE_MIB} MiB, medians of $REPEAT | tessera | local disk | ratio |"
 echo "|---|---|---|---|"
 row "cold write, fsync'd (MiB/s)" cold_write local_write
@@ -103,5 +108,5 @@ row "warm read, from the disk cache (MiB/s)" warm_read local_read
 row "warm random 4 KiB read, qd16 (IOPS)" warm_rand local_rand
 row "--writeback write, fsync'd (MiB/s)" wb_write local_write
 echo
-echo "--writeback: $(result wb_uploaded) s more until every block was in the bucket;" \
-  "$(result wb_total) MiB/s from the first write to the last upload"
+printf -- '--writeback: %.1f s more until every block was in the bucket; %.0f MiB/s from the first write to the last upload\n' \
+  "$(result wb_uploaded)" "$(result wb_total)"
