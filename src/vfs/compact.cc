@@ -42,6 +42,14 @@ metrics::Counter& CompactBytes() {
   return c;
 }
 
+// Chunks claimed for compaction, queued or under way (every mount of the
+// process): 0 once background compaction has caught up.
+metrics::Gauge& CompactPending() {
+  static auto& g =
+      metrics::GetGauge("tessera_compact_pending", "chunks queued for or under compaction");
+  return g;
+}
+
 uint32_t ChunkCount(const Attr& attr) {
   return static_cast<uint32_t>((attr.length + kChunkSize - 1) / kChunkSize);
 }
@@ -61,6 +69,7 @@ bool Vfs::ClaimChunk(Ino ino, uint32_t index, bool wait) {
   compact_cv_.wait(lock, [&] { return compact_stopping_ || !compacting_.contains(key); });
   if (compact_stopping_) return false;
   compacting_.emplace(key, false);
+  CompactPending().Add(1);
   return true;
 }
 
@@ -76,6 +85,7 @@ bool Vfs::ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked) {
       return true;
     }
     compacting_.erase(it);
+    CompactPending().Add(-1);
   }
   compact_cv_.notify_all();
   return again;

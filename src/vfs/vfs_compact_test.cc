@@ -149,6 +149,8 @@ TEST_F(VfsCompactTest, ReadingAFragmentedChunkQueuesItsCompaction) {
   ASSERT_TRUE(fh.has_value());
   EXPECT_EQ(ReadAll(reader, *fh), model_);
   EXPECT_TRUE(WaitFor([&] { return Slices(reader, ino) <= 2; })) << Slices(reader, ino);
+  // The pending gauge tells when background compaction has caught up.
+  EXPECT_TRUE(WaitFor([&] { return metrics::Snapshot()["tessera_compact_pending"] == 0; }));
   EXPECT_EQ(ReadAll(reader, *fh), model_);
   ASSERT_TRUE(reader.Release(*fh).ok());
 }
