@@ -423,7 +423,19 @@ Status Vfs::Release(uint64_t fh) {
   }
   Status first;
   if (h->file) {
+    // The handle's writes were committed by its Flush (at close); what a
+    // release still finds belongs to the file's other handles, if it has
+    // any, and is theirs to commit. The kernel sends a release after close
+    // has returned, so it may fall between the two WRITEs into which the
+    // kernel cuts a write that starts inside a page: committing there would
+    // split that write into two slices. The last handle commits whatever is
+    // left (writes that came after the flush, as from mmap).
+    bool last;
     {
+      std::lock_guard lock(files_mu_);
+      last = h->file->refs <= 1;
+    }
+    if (last) {
       std::lock_guard lock(h->file->mu);
       first = CommitLocked(h->ino, *h->file);
     }

@@ -192,6 +192,36 @@ TEST_F(VfsCompactTest, CompactXattrLeavesOneSliceAndTheSameBytes) {
   EXPECT_EQ(v.CompactFile(user, ino).error().code(), Code::kAccess);
 }
 
+// The kernel releases a closed handle asynchronously: the release may come
+// while the next open of the file is between the two WRITEs of one write
+// (cut at a page that is not up to date). It must not commit that write's
+// first half as a slice of its own.
+TEST_F(VfsCompactTest, ReleaseOfAnotherHandleDoesNotSplitAWrite) {
+  Options o;
+  o.compact_threshold = 0;
+  Vfs& v = Mount(o);
+  auto created = v.Create(ctx_, meta::kRootIno, "f", 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(created.has_value());
+  Ino ino = created->first.ino;
+  const uint64_t old_fh = created->second;
+  ASSERT_TRUE(v.Write(old_fh, 0, std::string(5000, 'a')).has_value());
+  ASSERT_TRUE(v.Flush(old_fh).ok());  // close(2)
+  ASSERT_EQ(Slices(v, ino), 1u);
+  auto fh = v.Open(ctx_, ino, O_RDWR);  // the next open, before the release
+  ASSERT_TRUE(fh.has_value());
+  ASSERT_TRUE(v.Write(*fh, 4000, std::string(96, 'b')).has_value());  // to the page's end
+  ASSERT_TRUE(v.Release(old_fh).ok());
+  ASSERT_TRUE(v.Write(*fh, 4096, std::string(100, 'c')).has_value());  // the rest
+  ASSERT_TRUE(v.Release(*fh).ok());  // the last handle commits
+  EXPECT_EQ(Slices(v, ino), 2u);
+  auto check = v.Open(ctx_, ino, O_RDONLY);
+  ASSERT_TRUE(check.has_value());
+  model_ = std::string(4000, 'a') + std::string(96, 'b') + std::string(100, 'c') +
+           std::string(804, 'a');
+  EXPECT_EQ(ReadAll(v, *check), model_);
+  ASSERT_TRUE(v.Release(*check).ok());
+}
+
 TEST_F(VfsCompactTest, ReadRetriesWhenAnotherMountFreedItsCachedSlices) {
   Options o;
   o.compact_threshold = 0;
