@@ -44,8 +44,9 @@ namespace {
 // exec of ourselves). A mount fills hundreds of MiB of fresh block buffers,
 // and on hosts whose THP mode is "madvise" (Debian's default) faulting them
 // in 4 KiB at a time cost more CPU than the reads: with it a warm 1 GiB
-// sequential read went from ~600 to ~1,500 MiB/s (bench/warm.sh). A glibc that does not know the
-// tunable ignores it; a failed exec just goes on without it.
+// sequential read went from ~600 to ~1,500 MiB/s (bench/warm.sh). A glibc
+// that does not know the tunable ignores it; a failed exec just goes on
+// without it. GLIBC_TUNABLES=glibc.malloc.hugetlb=0 turns it off.
 void ExecWithHugePages(char** argv) {
   const char* now = std::getenv("GLIBC_TUNABLES");
   std::string tunables = now != nullptr ? now : "";
