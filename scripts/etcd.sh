@@ -62,10 +62,16 @@ port_in_use() {  # port_in_use PORT -> 0 when something accepts connections on i
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-server_alive() {  # server_alive -> 0 when the recorded PID is our etcd
+server_alive() {  # server_alive -> 0 when the recorded PID is our etcd (corrects it)
   local pid
   pid=$(cat "$DIR/pid" 2>/dev/null) || return 1
-  [[ -d /proc/$pid ]] && grep -qa -- "$DIR/data" "/proc/$pid/cmdline" 2>/dev/null
+  [[ -d /proc/$pid ]] && grep -qa -- "$DIR/data" "/proc/$pid/cmdline" 2>/dev/null && return 0
+  # `setsid` forks when it starts as a process-group leader (so $! is not
+  # etcd), and a cmdline can read empty in the middle of an exec: look for
+  # the process by its data directory before calling it dead.
+  pid=$(pgrep -f -- "--data-dir $DIR/data( |\$)" | head -n 1) || true
+  [[ -n $pid ]] || return 1
+  echo "$pid" >"$DIR/pid"
 }
 
 answers() {  # answers PORT -> 0 once etcd reports itself healthy
