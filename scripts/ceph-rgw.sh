@@ -41,6 +41,9 @@
 #   - Errors carry an empty <Message/> (awscli v1 then crashes printing them).
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=detach.sh
+source "$(dirname "${BASH_SOURCE[0]}")/detach.sh"
+
 readonly DEFAULT_ACCESS_KEY="TESSERATESTACCESSKEY"
 readonly DEFAULT_SECRET_KEY="tesseraTestSecretKey0123456789abcdefABCD"
 readonly S3_REGION_NAME="us-east-1"
@@ -116,16 +119,13 @@ cephc() { ceph -c "$DIR/ceph.conf" --connect-timeout 10 "$@"; }
 # into its own session, stdout/stderr to DIR/log/NAME.out, PID to DIR/pids/NAME.
 start_daemon() {
   local name=$1; shift
-  setsid "$@" </dev/null >"$DIR/log/$name.out" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$DIR/pids/$name"
-  log "started $name (pid $pid)"
+  : >"$DIR/log/$name.out"
+  detach "$DIR/pids/$name" "$DIR/log/$name.out" "$@"
+  log "started $name (pid $(cat "$DIR/pids/$name"))"
 }
 
 daemon_alive() {  # daemon_alive NAME
-  local pid
-  pid=$(cat "$DIR/pids/$1" 2>/dev/null) || return 1
-  [[ -d /proc/$pid ]] && grep -qa -- "$DIR/ceph.conf" "/proc/$pid/cmdline" 2>/dev/null
+  pid_runs "$DIR/pids/$1" "$DIR/ceph.conf"
 }
 
 check_daemons() {

@@ -26,6 +26,9 @@
 # Several can run at once with different DIR and PORT.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=detach.sh
+source "$(dirname "${BASH_SOURCE[0]}")/detach.sh"
+
 readonly MARKER="written by etcd.sh"
 readonly BIN=${ETCDSH_BIN:-etcd}
 
@@ -62,16 +65,8 @@ port_in_use() {  # port_in_use PORT -> 0 when something accepts connections on i
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-server_alive() {  # server_alive -> 0 when the recorded PID is our etcd (corrects it)
-  local pid
-  pid=$(cat "$DIR/pid" 2>/dev/null) || return 1
-  [[ -d /proc/$pid ]] && grep -qa -- "$DIR/data" "/proc/$pid/cmdline" 2>/dev/null && return 0
-  # `setsid` forks when it starts as a process-group leader (so $! is not
-  # etcd), and a cmdline can read empty in the middle of an exec: look for
-  # the process by its data directory before calling it dead.
-  pid=$(pgrep -f -- "--data-dir $DIR/data( |\$)" | head -n 1) || true
-  [[ -n $pid ]] || return 1
-  echo "$pid" >"$DIR/pid"
+server_alive() {  # server_alive -> 0 when the recorded PID is our etcd
+  pid_runs "$DIR/pid" "$DIR/data"
 }
 
 answers() {  # answers PORT -> 0 once etcd reports itself healthy
@@ -98,7 +93,7 @@ launch() {  # launch PORT: runs etcd in the background and records its PID
     [[ $var == ETCD_* ]] && unset_etcd+=(-u "$var")
   done
   # --initial-* flags only matter on the first start; a restart reads the member from DIR/data.
-  setsid env "${unset_etcd[@]}" "$BIN" \
+  detach "$DIR/pid" "$DIR/etcd.log" env "${unset_etcd[@]}" "$BIN" \
     --name "$name" \
     --data-dir "$DIR/data" \
     --listen-client-urls "http://127.0.0.1:$port" \
@@ -107,9 +102,7 @@ launch() {  # launch PORT: runs etcd in the background and records its PID
     --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
     --initial-cluster "$name=http://127.0.0.1:$peer" \
     --initial-cluster-token "$name-$$-$RANDOM" \
-    --initial-cluster-state new \
-    </dev/null >>"$DIR/etcd.log" 2>&1 &
-  echo $! >"$DIR/pid"
+    --initial-cluster-state new
 }
 
 wait_until_answers() {

@@ -20,6 +20,9 @@
 # signatures, and lacks some calls (AbortMultipartUpload among them).
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=detach.sh
+source "$(dirname "${BASH_SOURCE[0]}")/detach.sh"
+
 readonly ACCESS_KEY="S3RVER"
 readonly SECRET_KEY="S3RVER"
 readonly REGION="us-east-1"
@@ -61,9 +64,7 @@ ensure_installed() {
 }
 
 server_alive() {  # server_alive -> 0 when the recorded PID is our s3rver
-  local pid
-  pid=$(cat "$DIR/pid" 2>/dev/null) || return 1
-  [[ -d /proc/$pid ]] && grep -qa -- "$DIR/data" "/proc/$pid/cmdline" 2>/dev/null
+  pid_runs "$DIR/pid" "$DIR/data"
 }
 
 answers() {  # answers PORT -> 0 once the server sends any HTTP answer
@@ -102,10 +103,10 @@ process.on('uncaughtException', (err) => console.error('s3rver.sh: uncaught:', e
 EOT
   # --openssl-legacy-provider: s3rver makes ListObjectsV2 continuation tokens
   # with DES, which OpenSSL 3 offers only through its legacy provider.
-  setsid node --openssl-legacy-provider --require "$DIR/keepalive.js" "$BIN" \
-    --address 127.0.0.1 --port "$port" --directory "$DIR/data" --silent \
-    </dev/null >"$DIR/s3rver.log" 2>&1 &
-  echo $! >"$DIR/pid"
+  : >"$DIR/s3rver.log"
+  detach "$DIR/pid" "$DIR/s3rver.log" node --openssl-legacy-provider \
+    --require "$DIR/keepalive.js" "$BIN" \
+    --address 127.0.0.1 --port "$port" --directory "$DIR/data" --silent
   cat >"$DIR/env" <<EOT
 S3_ENDPOINT=http://127.0.0.1:$port
 S3_ACCESS_KEY=$ACCESS_KEY
@@ -114,8 +115,6 @@ S3_REGION=$REGION
 EOT
   local deadline=$((SECONDS + ${S3RVER_TIMEOUT:-30}))
   until answers "$port"; do
-    # Right after the fork the child may not have exec'd node yet, and its
-    # command line is not the server's: give it a moment before asking.
     sleep 0.2
     if ! server_alive; then
       tail -n 20 "$DIR/s3rver.log" >&2 || true
