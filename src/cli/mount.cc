@@ -420,7 +420,8 @@ void AddMountCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--compact-threshold", f->compact_threshold,
                   "a chunk holding more slice records than this after a write is rewritten as "
-                  "one slice in the background (0: never; `tessera compact` still works)")
+                  "one slice in the background once its writes pause for a second (0: never; "
+                  "`tessera compact` still works)")
       ->capture_default_str();
   // Hidden (no group): tests purge promptly.
   cmd->add_option("--trash-purge-interval", f->trash_purge_interval_s,

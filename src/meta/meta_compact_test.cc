@@ -115,6 +115,26 @@ TEST_P(CompactTest, ThousandRecordsAreReleasedInBatches) {
   EXPECT_TRUE(RawScan(keys::kReleasePrefix).empty());
 }
 
+// A commit of scattered small writes packs them into one slice, a record
+// (and a reference) for each piece; compacting them drops all those
+// references in one batch and frees the slice once.
+TEST_P(CompactTest, ThePiecesOfAPackedSliceAreReleasedTogether) {
+  Ino f = MkFile(kRootIno, "f");
+  auto id = meta_->NewSliceId();
+  ASSERT_TRUE(id.has_value());
+  std::vector<Slice> pieces;
+  for (uint32_t i = 0; i < 500; ++i) {
+    pieces.push_back(Slice{.pos = (i * 7919) % 60000, .id = *id, .size = 2000, .off = i * 4, .len = 4});
+  }
+  ASSERT_OK(meta_->WriteSlices(f, 0, pieces, clock_.Now()));
+  std::vector<Slice> old = Chunk(f);
+  ASSERT_EQ(old.size(), 500u);
+  ASSERT_OK(meta_->CompactChunk(f, 0, old, NewRecord(0, 60004)));
+  EXPECT_EQ(Freed(), (std::vector<std::pair<uint64_t, uint32_t>>{{*id, 2000}}));
+  EXPECT_TRUE(RawScan(keys::kReleasePrefix).empty());
+  EXPECT_TRUE(RawScan(keys::SliceRef(*id, 2000)).empty());
+}
+
 TEST_P(CompactTest, OnlyHolesLeaveNoRecord) {
   Ino f = MkFile(kRootIno, "f");
   uint64_t id = Write(f, 0, 0, 10);

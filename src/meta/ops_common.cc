@@ -94,19 +94,24 @@ Status DropLink(kv::Txn& txn, const OpEnv& env, Ino ino, Attr& attr, bool* susta
 }
 
 Status DerefSlices(kv::Txn& txn, const std::vector<Slice>& slices, std::vector<Slice>* freed) {
+  // The records of a packed slice name one slice many times: one read and
+  // one write of its count for all of them.
+  std::map<std::pair<uint64_t, uint32_t>, int64_t> dropped;
   for (const Slice& s : slices) {
-    if (s.id == 0) continue;
-    std::string key = keys::SliceRef(s.id, s.size);
+    if (s.id != 0) ++dropped[{s.id, s.size}];
+  }
+  for (const auto& [slice, count] : dropped) {
+    std::string key = keys::SliceRef(slice.first, slice.second);
     ASSIGN_OR_RETURN(auto v, txn.Get(key));
     int64_t refs = 1;
     if (v) {
       if (v->size() != 8) return Status(Code::kCorrupt, "slice reference count malformed");
       refs = static_cast<int64_t>(GetLE64(v->data()));
     }
-    --refs;
+    refs -= count;
     if (refs <= 1) {
       if (v) RETURN_IF_ERROR(txn.Delete(key));
-      if (refs <= 0) freed->push_back(s);
+      if (refs <= 0) freed->push_back(Slice{.id = slice.first, .size = slice.second});
     } else {
       std::string value;
       PutLE64(&value, static_cast<uint64_t>(refs));

@@ -21,6 +21,7 @@
 // transaction, so nothing is lost if the client stops between batches; any
 // client's CleanupDeletedFiles finishes the queue.
 #include <algorithm>
+#include <set>
 
 #include "meta/keys.h"
 #include "meta/ops.h"
@@ -72,7 +73,15 @@ Status DoReleaseSlices(kv::Txn& txn, std::string_view release_key, std::vector<S
   bool ok = true;
   std::vector<Slice> slices = DecodeSliceRecords(*queued, &ok);
   if (!ok) return Status(Code::kCorrupt, "release queue is not a whole number of records");
-  size_t take = std::min(slices.size(), kCleanupSlices);
+  // A batch ends at kCleanupSlices distinct slices (each costs a count's
+  // read and write), however many records name them.
+  std::set<std::pair<uint64_t, uint32_t>> distinct;
+  size_t take = 0;
+  while (take < slices.size()) {
+    distinct.insert({slices[take].id, slices[take].size});
+    if (distinct.size() > kCleanupSlices) break;
+    ++take;
+  }
   std::vector<Slice> batch(slices.begin(), slices.begin() + static_cast<ptrdiff_t>(take));
   RETURN_IF_ERROR(DerefSlices(txn, batch, freed));
   if (take == slices.size()) return txn.Delete(release_key);

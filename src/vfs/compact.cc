@@ -23,9 +23,14 @@
 namespace tessera::vfs {
 namespace {
 
-// Records merged in one swap: bounds the rewrite and the release queue of a
-// pass; a chunk with more is done in several passes.
-constexpr size_t kMaxCompactRecords = 1000;
+// Records merged in one swap: bounds the swap's transaction (the chunk's
+// value and the release queue, 24 bytes a record each: under etcd's 1.5 MiB
+// request) and the memory of a pass; a chunk with more takes several passes.
+constexpr size_t kMaxCompactRecords = 16384;
+// A chunk past this many records is compacted at once, its commits paused or
+// not: commits and reads of it cost more with every record, and a chunk
+// with more than one pass merges would need several rewrites.
+constexpr uint32_t kMaxDeferredRecords = kMaxCompactRecords;
 
 metrics::Counter& CompactTotal() {
   static auto& c = metrics::GetCounter("tessera_compact_total", "chunks compacted");
@@ -92,10 +97,76 @@ bool Vfs::ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked) {
 }
 
 void Vfs::StopCompactions() {
+  StopCompactTimer();
   std::unique_lock lock(compact_mu_);
-  compact_stopping_ = true;
-  compact_cv_.notify_all();
   compact_cv_.wait(lock, [&] { return compacting_.empty(); });
+}
+
+void Vfs::StopCompactTimer() {
+  {
+    std::lock_guard lock(compact_mu_);
+    compact_stopping_ = true;
+    // Deferred chunks stay as they are: the next mount's commits or reads
+    // queue them again.
+    CompactPending().Add(-static_cast<int64_t>(deferred_.size()));
+    deferred_.clear();
+  }
+  compact_cv_.notify_all();
+  if (compact_timer_.joinable()) compact_timer_.join();
+}
+
+// Random writes all over a chunk commit records to it again and again;
+// rewriting the whole chunk after every commit would cost a chunk of reads
+// and writes per commit and find it fragmented again a moment later. So a
+// commit only sets the chunk's due time, a quiet period ahead; each further
+// commit pushes it back, and the chunk is compacted once its writes pause.
+void Vfs::DeferCompaction(Ino ino, uint32_t index, uint32_t records) {
+  if (options_.compact_delay_ms <= 0 || records > kMaxDeferredRecords) {
+    ScheduleCompaction(ino, index);
+    return;
+  }
+  {
+    std::lock_guard lock(compact_mu_);
+    if (compact_stopping_) return;
+    const auto due =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.compact_delay_ms);
+    auto [it, added] = deferred_.insert_or_assign({ino, index}, due);
+    if (added) CompactPending().Add(1);
+    if (!compact_timer_.joinable()) compact_timer_ = std::thread([this] { CompactTimer(); });
+  }
+  compact_cv_.notify_all();
+}
+
+void Vfs::CompactTimer() {
+  std::unique_lock lock(compact_mu_);
+  while (!compact_stopping_) {
+    if (deferred_.empty()) {
+      compact_cv_.wait(lock);
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    auto next = std::chrono::steady_clock::time_point::max();
+    std::vector<std::pair<Ino, uint32_t>> due;
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      if (it->second <= now) {
+        due.push_back(it->first);
+        it = deferred_.erase(it);
+      } else {
+        next = std::min(next, it->second);
+        ++it;
+      }
+    }
+    if (due.empty()) {
+      compact_cv_.wait_until(lock, next);
+      continue;
+    }
+    lock.unlock();
+    for (const auto& [ino, index] : due) {
+      ScheduleCompaction(ino, index);
+      CompactPending().Add(-1);  // after the claim's +1: the gauge never dips to 0 between
+    }
+    lock.lock();
+  }
 }
 
 // The task makes passes while the chunk stays above the threshold, or while

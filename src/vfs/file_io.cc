@@ -131,7 +131,7 @@ Status Vfs::CommitChunkLocked(Ino ino, FileState& f, uint32_t index) {
       cached->second = std::make_shared<const CachedChunk>(std::move(records));
     }
     if (s.ok() && options_.compact_threshold > 0 && records > options_.compact_threshold) {
-      ScheduleCompaction(ino, index);
+      DeferCompaction(ino, index, records);
     }
   }
   if (s.ok()) return s;

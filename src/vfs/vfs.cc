@@ -32,6 +32,7 @@ Vfs::Vfs(std::unique_ptr<meta::Meta> meta, std::unique_ptr<object::ObjectStore> 
 }
 
 Vfs::~Vfs() {
+  StopCompactTimer();
   {
     std::lock_guard lock(worker_mu_);
     stopping_ = true;

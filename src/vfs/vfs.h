@@ -22,8 +22,9 @@
 // Full blocks upload in the background too (max_uploads at once).
 //
 // Compaction (compact.cc, docs/compaction.md): a commit that leaves a chunk
-// with more than compact_threshold records schedules, on a small pool, a
-// rewrite of that chunk as one slice; meta swaps the records only if the
+// with more than compact_threshold records schedules, on a small pool and
+// once the chunk's commits pause (compact_delay_ms), a rewrite of that chunk
+// as one slice; meta swaps the records only if the
 // chunk still starts with the ones that were read. A read whose cached records
 // name blocks that are gone (freed by a compaction here or on another mount)
 // reads the records again and retries once.
@@ -85,6 +86,10 @@ struct Options {
   // compaction in the background (0: never; `tessera compact` still works).
   uint32_t compact_threshold = 20;
   int compact_threads = 1;  // chunks compacted in the background at once
+  // A chunk that commits keep reaching is compacted once they pause this
+  // long (rewriting it between two bursts of writes would be wasted), or at
+  // once past kMaxDeferredRecords.
+  int compact_delay_ms = 1000;
   // How often the trash is purged of hours older than the volume's
   // trash_days (also once at start).
   int trash_purge_interval_s = 3600;
@@ -274,6 +279,12 @@ class Vfs {
   // `keep_if_asked` such a request keeps the claim instead (returns true).
   bool ReleaseChunk(Ino ino, uint32_t index, bool keep_if_asked);
   void ScheduleCompaction(Ino ino, uint32_t index);
+  // After a commit that left `records` in the chunk: schedules its
+  // compaction once commits to it pause for compact_delay_ms (each call
+  // pushes that back), or at once when it holds too many records to wait.
+  void DeferCompaction(Ino ino, uint32_t index, uint32_t records);
+  // The thread that hands deferred chunks to ScheduleCompaction when due.
+  void CompactTimer();
   // One pass over chunk `index` (its first records, at most a bounded number)
   // if it has more than `min_records`; adds what it did to `stats`. Caller
   // holds the chunk's claim; kBusy when the chunk changed meanwhile.
@@ -281,6 +292,9 @@ class Vfs {
                       bool* progress);
   // Lets running compactions end and queued ones be skipped (Shutdown).
   void StopCompactions();
+  // Drops the deferred chunks and ends compact_timer_; compactions queued
+  // from now on are skipped.
+  void StopCompactTimer();
   // A handle's first read: moves atime as the policy says (meta::NeedsAtimeUpdate).
   // Caller holds h.mu.
   void TouchAtimeLocked(Handle& h);
@@ -314,6 +328,10 @@ class Vfs {
   // Claimed chunks, and whether a commit asked for another pass; guarded by compact_mu_.
   std::map<std::pair<Ino, uint32_t>, bool> compacting_;
   bool compact_stopping_ = false;                  // guarded by compact_mu_
+  // Chunks waiting for their commits to pause, and when they are due;
+  // guarded by compact_mu_. compact_timer_ starts with the first one.
+  std::map<std::pair<Ino, uint32_t>, std::chrono::steady_clock::time_point> deferred_;
+  std::thread compact_timer_;
 
   std::mutex worker_mu_;
   std::condition_variable worker_cv_;
