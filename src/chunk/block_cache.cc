@@ -2,6 +2,7 @@
 // the total size passes the capacity. One mutex guards everything; the work
 // under it is a hash lookup and a list splice.
 #include <algorithm>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -17,6 +18,7 @@ struct BlockCache::Impl {
     std::string key;
     std::shared_ptr<const std::string> block;
     bool unread = true;  // put (e.g. by readahead) and not asked for since
+    bool passed = false;  // demoted: its reader has moved on
   };
 
   Impl(size_t capacity, Buffer* buffer) : capacity(capacity), buffer(buffer) {}
@@ -42,9 +44,29 @@ struct BlockCache::Impl {
         }
       }
       evictions.Add();
-      bytes -= victim->block->size();
-      index.erase(victim->key);
-      lru.erase(victim);
+      Drop(victim);
+    }
+  }
+
+  // Removes an entry. Requires mu.
+  void Drop(std::list<Entry>::iterator it) {
+    bytes -= it->block->size();
+    if (it->passed) passed_bytes -= it->block->size();
+    index.erase(it->key);
+    lru.erase(it);
+  }
+
+  // Evicts passed blocks, those demoted first first, until they take at most
+  // `limit`. Requires mu.
+  void TrimPassed(size_t limit) {
+    static auto& evictions = metrics::GetCounter("tessera_blockcache_evictions_total",
+                                                 "blocks dropped from the memory block cache");
+    while (passed_bytes > limit && !passed_order.empty()) {
+      auto it = index.find(passed_order.front());
+      passed_order.pop_front();
+      if (it == index.end() || !it->second->passed) continue;  // gone, or read again
+      evictions.Add();
+      Drop(it->second);
     }
   }
 
@@ -61,6 +83,8 @@ struct BlockCache::Impl {
   std::list<Entry> lru;  // most recently used first; guarded by mu
   std::unordered_map<std::string, std::list<Entry>::iterator> index;  // guarded by mu
   size_t bytes = 0;                                                   // guarded by mu
+  size_t passed_bytes = 0;              // of entries marked passed; guarded by mu
+  std::deque<std::string> passed_order;  // keys as demoted (some stale); guarded by mu
 };
 
 BlockCache::BlockCache(size_t capacity_bytes, Buffer* buffer)
@@ -81,6 +105,10 @@ std::shared_ptr<const std::string> BlockCache::Get(const std::string& key) {
   }
   hits.Add();
   it->second->unread = false;
+  if (it->second->passed) {
+    it->second->passed = false;
+    impl_->passed_bytes -= it->second->block->size();
+  }
   impl_->lru.splice(impl_->lru.begin(), impl_->lru, it->second);
   return it->second->block;
 }
@@ -94,11 +122,7 @@ void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> 
   if (!block) return;
   std::lock_guard lock(impl_->mu);
   auto it = impl_->index.find(key);
-  if (it != impl_->index.end()) {
-    impl_->bytes -= it->second->block->size();
-    impl_->lru.erase(it->second);
-    impl_->index.erase(it);
-  }
+  if (it != impl_->index.end()) impl_->Drop(it->second);
   // A block bigger than the whole cache would only evict everything else.
   const size_t capacity = impl_->Capacity();
   if (block->size() > capacity) return;
@@ -106,6 +130,22 @@ void BlockCache::Put(const std::string& key, std::shared_ptr<const std::string> 
   impl_->lru.push_front(Impl::Entry{key, std::move(block)});
   impl_->index.emplace(key, impl_->lru.begin());
   impl_->Evict(capacity);
+  impl_->Publish();
+}
+
+void BlockCache::Demote(const std::string& key) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->index.find(key);
+  if (it == impl_->index.end() || it->second->passed) return;
+  it->second->passed = true;
+  impl_->passed_bytes += it->second->block->size();
+  impl_->passed_order.push_back(key);
+  impl_->lru.splice(impl_->lru.end(), impl_->lru, it->second);
+  impl_->TrimPassed(impl_->Capacity() / 8);
+  // Keys of entries read again or evicted since stay queued: bound them.
+  while (impl_->passed_order.size() > 2 * impl_->index.size() + 64) {
+    impl_->passed_order.pop_front();
+  }
   impl_->Publish();
 }
 

@@ -161,6 +161,11 @@ class BlockCache {
   // Whether the block is held, without counting or refreshing it.
   bool Contains(const std::string& key) const;
   void Put(const std::string& key, std::shared_ptr<const std::string> block);
+  // A block that its sequential reader has passed: evicted before any other,
+  // and at once when such blocks pass an eighth of the capacity (oldest
+  // first), so that a stream reuses the memory of what it has read instead
+  // of filling the cache with it. A Get before then keeps it as usual.
+  void Demote(const std::string& key);
   size_t size_bytes() const;
   // Evicts the least recently used blocks until at most `bytes` remain.
   void ShrinkTo(size_t bytes);
@@ -210,8 +215,15 @@ class ChunkReader {
   // must not evict each other before they are read.
   void Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n, ThreadPool& pool);
   void Prefetch(std::span<const Segment> view, uint32_t chunk_off, size_t n, ThreadPool& pool);
+  // Tells the cache that the blocks a Read of [chunk_off, chunk_off + n)
+  // touches have been read past (BlockCache::Demote).
+  void Passed(std::span<const Segment> view, uint32_t chunk_off, size_t n);
 
  private:
+  // Calls fn(key, want) for each block, in order, that a Read of [chunk_off,
+  // chunk_off + n) touches (holes have none) until fn returns false.
+  void ForEachBlock(std::span<const Segment> view, uint32_t chunk_off, size_t n,
+                    const std::function<bool(std::string key, uint32_t want)>& fn) const;
   using BlockResult = Result<std::shared_ptr<const std::string>>;
   // A fetch that callers of the same block wait for instead of fetching again.
   struct Pending {

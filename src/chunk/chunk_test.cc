@@ -157,6 +157,36 @@ TEST(BlockCacheTest, BlocksNotReadYetOutliveReadOnes) {
   EXPECT_NE(all.Get("3"), nullptr);
 }
 
+// Blocks a sequential reader has passed go first, and are kept only up to
+// an eighth of the capacity, oldest demoted first; a Get keeps a block.
+TEST(BlockCacheTest, PassedBlocksGoFirstAndStayFew) {
+  BlockCache cache(80);
+  auto block = [](char c) { return std::make_shared<const std::string>(4, c); };
+  for (char c : std::string("abcdef")) cache.Put(std::string(1, c), block(c));
+  for (char c : std::string("abcdef")) ASSERT_NE(cache.Get(std::string(1, c)), nullptr);
+  cache.Demote("a");
+  cache.Demote("b");
+  EXPECT_EQ(cache.size_bytes(), 24u);  // 8 bytes passed: within 80 / 8
+  cache.Demote("c");                   // 12 > 10: "a", demoted first, goes
+  EXPECT_FALSE(cache.Contains("a"));
+  EXPECT_TRUE(cache.Contains("b"));
+  EXPECT_EQ(cache.size_bytes(), 20u);
+  ASSERT_NE(cache.Get("b"), nullptr);  // read again: kept like any block
+  cache.Demote("d");
+  cache.Demote("e");  // passed: c, d, e (12 > 10): c goes
+  EXPECT_FALSE(cache.Contains("c"));
+  EXPECT_TRUE(cache.Contains("b"));
+  EXPECT_TRUE(cache.Contains("d"));
+  cache.Demote("zz");  // not held: nothing happens
+  // Under pressure passed blocks go before a block read longer ago ("f").
+  for (int i = 0; i < 18; ++i) cache.Put("n" + std::to_string(i), block('n'));
+  EXPECT_FALSE(cache.Contains("d"));
+  EXPECT_FALSE(cache.Contains("e"));
+  EXPECT_TRUE(cache.Contains("f"));
+  EXPECT_TRUE(cache.Contains("b"));
+  EXPECT_EQ(cache.size_bytes(), 80u);
+}
+
 TEST(BlockCacheTest, EvictsLeastRecentlyUsedByBytes) {
   BlockCache cache(10);
   auto block = [](size_t n, char c) { return std::make_shared<const std::string>(n, c); };

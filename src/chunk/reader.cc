@@ -135,9 +135,9 @@ void ChunkReader::Prefetch(const std::vector<Slice>& slices, uint32_t chunk_off,
   Prefetch(BuildView(slices), chunk_off, n, pool);
 }
 
-void ChunkReader::Prefetch(std::span<const Segment> view, uint32_t chunk_off, size_t n,
-                           ThreadPool& pool) {
-  if (cache_ == nullptr || n == 0) return;
+void ChunkReader::ForEachBlock(
+    std::span<const Segment> view, uint32_t chunk_off, size_t n,
+    const std::function<bool(std::string key, uint32_t want)>& fn) const {
   const uint64_t begin = chunk_off;
   const uint64_t end = begin + n;
   const uint32_t bs = layout_.block_size;
@@ -153,18 +153,34 @@ void ChunkReader::Prefetch(std::span<const Segment> view, uint32_t chunk_off, si
     for (uint64_t i = s_begin / bs; i <= (s_end - 1) / bs; ++i) {
       const uint32_t index = static_cast<uint32_t>(i);
       const uint32_t want = BlockLength(layout_, seg.size, index);
-      std::string key = BlockKey(layout_, seg.id, index, want);
-      if (cache_->Contains(key)) continue;
-      if (prefetching_.load() + want > cache_->capacity() / 4) return;
-      auto [pending, fetcher] = Claim(key);
-      if (!fetcher) continue;
-      prefetching_ += want;
-      pool.Submit([this, key = std::move(key), want, pending = std::move(pending)] {
-        (void)Complete(key, want, *pending);
-        prefetching_ -= want;
-      });
+      if (!fn(BlockKey(layout_, seg.id, index, want), want)) return;
     }
   }
+}
+
+void ChunkReader::Prefetch(std::span<const Segment> view, uint32_t chunk_off, size_t n,
+                           ThreadPool& pool) {
+  if (cache_ == nullptr || n == 0) return;
+  ForEachBlock(view, chunk_off, n, [&](std::string key, uint32_t want) {
+    if (cache_->Contains(key)) return true;
+    if (prefetching_.load() + want > cache_->capacity() / 4) return false;
+    auto [pending, fetcher] = Claim(key);
+    if (!fetcher) return true;
+    prefetching_ += want;
+    pool.Submit([this, key = std::move(key), want, pending = std::move(pending)] {
+      (void)Complete(key, want, *pending);
+      prefetching_ -= want;
+    });
+    return true;
+  });
+}
+
+void ChunkReader::Passed(std::span<const Segment> view, uint32_t chunk_off, size_t n) {
+  if (cache_ == nullptr || n == 0) return;
+  ForEachBlock(view, chunk_off, n, [&](std::string key, uint32_t) {
+    cache_->Demote(key);
+    return true;
+  });
 }
 
 Status ChunkReader::Read(const std::vector<Slice>& slices, uint32_t chunk_off, size_t n,

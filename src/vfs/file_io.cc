@@ -257,14 +257,31 @@ void Vfs::ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window)
   }
 }
 
+// Demotes the blocks of [from, to) in the block cache: a sequential stream
+// of the handle has read past them. Only chunks whose records are cached
+// (the stream read them) are looked at.
+void Vfs::PassedLocked(FileState& f, uint64_t from, uint64_t to) {
+  for (uint64_t pos = from; pos < to;) {
+    const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
+    const uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
+    const uint64_t len = std::min<uint64_t>(to - pos, kChunkSize - in_chunk);
+    if (auto it = f.chunks.find(index); it != f.chunks.end()) {
+      reader_.Passed(it->second->view, in_chunk, len);
+    }
+    pos += len;
+  }
+}
+
 Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
   ASSIGN_OR_RETURN(auto h, GetHandle(fh));
   if (!h->file) return Err(Code::kIsDir, "not a regular file");
   FileState& f = *h->file;
   uint64_t window = 0;
+  Readahead::Range passed;
   {
     std::lock_guard lock(h->mu);
     window = h->readahead.OnRead(offset, size);
+    passed = h->readahead.passed();
     if (!h->atime_done) {
       h->atime_done = true;
       TouchAtimeLocked(*h);
@@ -285,6 +302,7 @@ Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
       n = std::min<uint64_t>({size - done, kChunkSize - in_chunk, f.length - pos});
       ASSIGN_OR_RETURN(chunk, ChunkLocked(h->ino, f, index));
       if (window > 0 && done == 0) ReadAheadLocked(h->ino, f, offset + size, window);
+      if (!passed.empty() && done == 0) PassedLocked(f, passed.begin, passed.end);
     }
     // A read with no readahead behind it is random (or a stream's start):
     // it may take just its bytes from the disk cache.

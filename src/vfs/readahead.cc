@@ -6,7 +6,9 @@ namespace tessera::vfs {
 
 uint64_t Readahead::OnRead(uint64_t offset, uint64_t size) {
   ++tick_;
+  passed_ = {};
   const uint64_t slack = block_size_;
+  const uint64_t block_start = offset / block_size_ * block_size_;
   Stream* lru = &streams_[0];
   for (Stream& s : streams_) {
     if (s.valid && offset + slack >= s.next && offset <= s.next + slack) {
@@ -14,11 +16,17 @@ uint64_t Readahead::OnRead(uint64_t offset, uint64_t size) {
       s.next = std::max(s.next, offset + size);
       s.read += size;
       s.used = tick_;
+      // Blocks wholly more than a block before this read are passed.
+      const uint64_t passed = block_start >= slack ? block_start - slack : 0;
+      if (passed > s.behind) {
+        passed_ = {s.behind, passed};
+        s.behind = passed;
+      }
       return Capped(s);
     }
     if (!s.valid || (lru->valid && s.used < lru->used)) lru = &s;
   }
-  *lru = Stream{true, offset + size, 0, size, tick_};
+  *lru = Stream{true, offset + size, 0, size, tick_, block_start};
   return 0;
 }
 

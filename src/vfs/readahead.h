@@ -46,6 +46,18 @@ class Readahead {
   // it to fetch ahead (0 for a random read or when readahead is off).
   uint64_t OnRead(uint64_t offset, uint64_t size);
 
+  // File bytes [begin, end), whole blocks, that the stream of the last read
+  // has left behind since it last said so: more than a block behind that
+  // read (the kernel delivers a stream's requests up to a block out of
+  // order). The blocks there are unlikely to be read again by this handle;
+  // empty for a random read or a stream that has not passed a block yet.
+  struct Range {
+    uint64_t begin = 0;
+    uint64_t end = 0;
+    bool empty() const { return begin >= end; }
+  };
+  Range passed() const { return passed_; }
+
  private:
   struct Stream {
     bool valid = false;
@@ -53,6 +65,7 @@ class Readahead {
     uint64_t window = 0;  // bytes, before the ratio's cap
     uint64_t read = 0;    // bytes of the reads that made or continued it
     uint64_t used = 0;    // tick of the last read that continued it
+    uint64_t behind = 0;  // blocks below this were reported passed
   };
   // The window of `s`, capped by the ratio to whole blocks.
   uint64_t Capped(const Stream& s) const;
@@ -61,6 +74,7 @@ class Readahead {
   uint64_t max_window_;
   double ratio_;
   uint64_t tick_ = 0;
+  Range passed_;
   std::array<Stream, kStreams> streams_{};
 };
 

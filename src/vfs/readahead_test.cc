@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <utility>
+#include <vector>
 
 namespace tessera::vfs {
 namespace {
@@ -50,6 +52,33 @@ TEST(Readahead, TwoInterleavedStreamsAreBothFollowed) {
   }
   EXPECT_EQ(wa, kMax);
   EXPECT_EQ(wb, kMax);
+}
+
+// A stream reports the blocks it has left more than a block behind, once
+// each; random reads report nothing.
+TEST(Readahead, AStreamReportsTheBlocksItHasPassed) {
+  Readahead ra(kBlock, kMax, 4);
+  std::vector<std::pair<uint64_t, uint64_t>> passed;
+  for (uint64_t off = 0; off < 4 * kBlock; off += kMiB) {
+    ra.OnRead(off, kMiB);
+    if (!ra.passed().empty()) passed.emplace_back(ra.passed().begin, ra.passed().end);
+  }
+  // Reads in block 2 pass block 0; reads in block 3 pass block 1.
+  EXPECT_EQ(passed, (std::vector<std::pair<uint64_t, uint64_t>>{{0, kBlock}, {kBlock, 2 * kBlock}}));
+  // A late request of the same stream, within a block, passes nothing more.
+  ra.OnRead(3 * kBlock - kMiB, kMiB);
+  EXPECT_TRUE(ra.passed().empty());
+  // A random read elsewhere passes nothing, and neither does the start of
+  // the stream it begins.
+  ra.OnRead(100 * kBlock + 5, 4096);
+  EXPECT_TRUE(ra.passed().empty());
+  ra.OnRead(100 * kBlock + 5 + 4096, kMiB);
+  EXPECT_TRUE(ra.passed().empty());
+  // That stream, started mid-file, reports from its own first block on.
+  ra.OnRead(101 * kBlock, kMiB);
+  ra.OnRead(102 * kBlock, kMiB);
+  EXPECT_EQ(ra.passed().begin, 100 * kBlock);
+  EXPECT_EQ(ra.passed().end, 101 * kBlock);
 }
 
 TEST(Readahead, ZeroMaximumTurnsItOff) {

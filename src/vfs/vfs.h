@@ -256,6 +256,7 @@ class Vfs {
   // threshold is queued for compaction as it is read. Caller holds f.mu.
   Result<std::shared_ptr<const CachedChunk>> ChunkLocked(Ino ino, FileState& f, uint32_t index);
   void ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window);
+  void PassedLocked(FileState& f, uint64_t from, uint64_t to);
   Status WaitForMissingBlock(Ino ino, const std::vector<Slice>& slices, uint32_t in_chunk,
                              size_t n, char* out, Status first);
   Readahead NewReadahead() const;

@@ -350,7 +350,8 @@ struct ReadRig {
   std::unique_ptr<Vfs> vfs;
   Ino ino = 0;
 };
-ReadRig MakeReadRig(uint32_t block_size, double readahead_ratio, uint64_t bytes) {
+ReadRig MakeReadRig(uint32_t block_size, double readahead_ratio, uint64_t bytes,
+                    size_t buffer_bytes = 300ull << 20) {
   ReadRig rig;
   auto store = std::make_unique<CountingStore>();
   rig.store = store.get();
@@ -361,6 +362,7 @@ ReadRig MakeReadRig(uint32_t block_size, double readahead_ratio, uint64_t bytes)
   EXPECT_TRUE(m->Format(s, false).ok());
   Options o;
   o.readahead_ratio = readahead_ratio;
+  o.buffer_bytes = buffer_bytes;
   rig.vfs = std::make_unique<Vfs>(std::move(m), std::move(store), s, o);
   meta::SessionInfo info;
   info.host = "test";
@@ -387,6 +389,31 @@ uint64_t SettledGets(const CountingStore& store) {
     last = now;
   }
   return last;
+}
+
+// A sequential reader's blocks leave memory soon after it has read past
+// them: streaming a file twice the buffer leaves the block cache holding
+// about the window and an eighth of the buffer, not a full buffer of blocks
+// nobody will read again (whose memory the next blocks would otherwise not
+// reuse).
+TEST(VfsReadahead, ASequentialReaderDoesNotFillTheCacheWithWhatItHasRead) {
+  ReadRig rig = MakeReadRig(64 << 10, 4, 16 << 20, 8 << 20);
+  auto fh = rig.vfs->Open(meta::Context{}, rig.ino, O_RDONLY);
+  ASSERT_TRUE(fh.has_value());
+  std::string buf(64 << 10, '\0');
+  double peak = 0;
+  for (uint64_t off = 0; off < (16 << 20); off += buf.size()) {
+    auto n = rig.vfs->Read(*fh, off, buf.size(), buf.data());
+    ASSERT_TRUE(n.has_value());
+    ASSERT_EQ(*n, buf.size());
+    ASSERT_EQ(buf, std::string(buf.size(), 'r'));
+    if (off >= (8 << 20)) peak = std::max(peak, metrics::Snapshot()["tessera_blockcache_bytes"]);
+  }
+  // An eighth of 8 MiB passed, a 512 KiB window, and the blocks at hand.
+  EXPECT_LE(peak, 2 << 20);  // bytes
+  EXPECT_GT(peak, 0);
+  ASSERT_TRUE(rig.vfs->Release(*fh).ok());
+  ASSERT_TRUE(rig.vfs->Shutdown().ok());
 }
 
 TEST(VfsReadahead, ShortRunsFetchOnlyTheBlocksTheyTouchUnlessTheRatioIsOff) {
