@@ -51,7 +51,13 @@ export TESSERA_TEST_S3RVER_ENDPOINT=$S3_ENDPOINT TESSERA_TEST_S3RVER_ACCESS_KEY=
   TESSERA_TEST_S3RVER_SECRET_KEY=$S3_SECRET_KEY
 export TESSERA_TEST_S3RVER_DIR=$SERVERS/s3rver TESSERA_TEST_S3RVER_PORT=$S3RVER_PORT
 
+# Each test binary and each end-to-end script keeps to its own keys on the
+# servers (a Redis database, a PostgreSQL schema, an etcd prefix), its own
+# buckets, mounts and ports, so they run side by side; much of their time is
+# spent waiting on servers and disks rather than on the two cores.
 echo "== unit tests (ASan+UBSan)"
-(cd build-asan && ctest -L unit --output-on-failure -j2)
-echo "== unit and end-to-end tests"
-(cd build && ctest --output-on-failure)
+(cd build-asan && ctest -L unit --output-on-failure -j3)
+echo "== unit tests"
+(cd build && ctest -L unit --output-on-failure -j3)
+echo "== end-to-end tests"
+(cd build && ctest -L e2e --output-on-failure -j2)
