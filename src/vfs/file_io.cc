@@ -240,36 +240,47 @@ Readahead Vfs::NewReadahead() const {
                    options_.readahead_ratio);
 }
 
+namespace {
+
+// Calls fn(index, in_chunk, len) for the piece of each chunk that file bytes
+// [from, to) cover, in order, until fn returns false.
+template <typename F>
+void ForEachChunkPiece(uint64_t from, uint64_t to, F&& fn) {
+  for (uint64_t pos = from; pos < to;) {
+    const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
+    const uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
+    const uint64_t len = std::min<uint64_t>(to - pos, kChunkSize - in_chunk);
+    if (!fn(index, in_chunk, len)) return;
+    pos += len;
+  }
+}
+
+}  // namespace
+
 // Starts background fetches of the blocks of [from, from + window) that the
 // cache lacks, across chunk boundaries, so that a sequential reader finds the
 // next chunk's first blocks already on their way. Failures are left to the
 // read that needs the data.
 void Vfs::ReadAheadLocked(Ino ino, FileState& f, uint64_t from, uint64_t window) {
-  const uint64_t end = std::min(f.length, from + window);
-  for (uint64_t pos = from; pos < end;) {
-    const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
-    const uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
-    const uint64_t len = std::min<uint64_t>(end - pos, kChunkSize - in_chunk);
-    auto cached = ChunkLocked(ino, f, index);
-    if (!cached.has_value()) return;
-    reader_.Prefetch((*cached)->view, in_chunk, len, *downloads_);
-    pos += len;
-  }
+  ForEachChunkPiece(from, std::min(f.length, from + window),
+                    [&](uint32_t index, uint32_t in_chunk, uint64_t len) {
+                      auto cached = ChunkLocked(ino, f, index);
+                      if (!cached.has_value()) return false;
+                      reader_.Prefetch((*cached)->view, in_chunk, len, *downloads_);
+                      return true;
+                    });
 }
 
 // Demotes the blocks of [from, to) in the block cache: a sequential stream
 // of the handle has read past them. Only chunks whose records are cached
 // (the stream read them) are looked at.
 void Vfs::PassedLocked(FileState& f, uint64_t from, uint64_t to) {
-  for (uint64_t pos = from; pos < to;) {
-    const uint32_t index = static_cast<uint32_t>(pos / kChunkSize);
-    const uint32_t in_chunk = static_cast<uint32_t>(pos % kChunkSize);
-    const uint64_t len = std::min<uint64_t>(to - pos, kChunkSize - in_chunk);
+  ForEachChunkPiece(from, to, [&](uint32_t index, uint32_t in_chunk, uint64_t len) {
     if (auto it = f.chunks.find(index); it != f.chunks.end()) {
       reader_.Passed(it->second->view, in_chunk, len);
     }
-    pos += len;
-  }
+    return true;
+  });
 }
 
 Result<size_t> Vfs::Read(uint64_t fh, uint64_t offset, size_t size, char* out) {
