@@ -33,8 +33,6 @@ struct BlockCache::Impl {
   // which would otherwise make its readahead look older than what it read.
   // Requires mu.
   void Evict(size_t limit) {
-    static auto& evictions = metrics::GetCounter("tessera_blockcache_evictions_total",
-                                                 "blocks dropped from the memory block cache");
     while (bytes > limit && !lru.empty()) {
       auto victim = std::prev(lru.end());
       for (auto it = lru.rbegin(); it != lru.rend(); ++it) {
@@ -43,8 +41,7 @@ struct BlockCache::Impl {
           break;
         }
       }
-      evictions.Add();
-      Drop(victim);
+      EvictEntry(victim);
     }
   }
 
@@ -56,18 +53,30 @@ struct BlockCache::Impl {
     lru.erase(it);
   }
 
+  // Removes an entry to make room, counted as an eviction. Requires mu.
+  void EvictEntry(std::list<Entry>::iterator it) {
+    static auto& evictions = metrics::GetCounter("tessera_blockcache_evictions_total",
+                                                 "blocks dropped from the memory block cache");
+    evictions.Add();
+    Drop(it);
+  }
+
   // Evicts passed blocks, those demoted first first, until they take at most
   // `limit`. Requires mu.
   void TrimPassed(size_t limit) {
-    static auto& evictions = metrics::GetCounter("tessera_blockcache_evictions_total",
-                                                 "blocks dropped from the memory block cache");
     while (passed_bytes > limit && !passed_order.empty()) {
       auto it = index.find(passed_order.front());
       passed_order.pop_front();
-      if (it == index.end() || !it->second->passed) continue;  // gone, or read again
-      evictions.Add();
-      Drop(it->second);
+      if (it == index.end() || !it->second->passed) continue;  // stale
+      EvictEntry(it->second);
     }
+  }
+
+  // Whether passed_order's `key` no longer names a passed entry (it was read
+  // again or left the cache). Requires mu.
+  bool Stale(const std::string& key) const {
+    auto it = index.find(key);
+    return it == index.end() || !it->second->passed;
   }
 
   // Publishes the cache's size. Requires mu.
@@ -142,9 +151,11 @@ void BlockCache::Demote(const std::string& key) {
   impl_->passed_order.push_back(key);
   impl_->lru.splice(impl_->lru.end(), impl_->lru, it->second);
   impl_->TrimPassed(impl_->Capacity() / 8);
-  // Keys of entries read again or evicted since stay queued: bound them.
-  while (impl_->passed_order.size() > 2 * impl_->index.size() + 64) {
-    impl_->passed_order.pop_front();
+  // Keys of entries read again or evicted since stay queued until a trim
+  // reaches them: once they could outnumber the entries, drop them all (and
+  // only them, so that every passed entry can still be trimmed).
+  if (impl_->passed_order.size() > 2 * impl_->index.size() + 64) {
+    std::erase_if(impl_->passed_order, [&](const std::string& k) { return impl_->Stale(k); });
   }
   impl_->Publish();
 }

@@ -187,6 +187,28 @@ TEST(BlockCacheTest, PassedBlocksGoFirstAndStayFew) {
   EXPECT_EQ(cache.size_bytes(), 80u);
 }
 
+// The demotion queue also holds keys of blocks read again since; however
+// many pile up, the oldest block still passed is the first to go.
+TEST(BlockCacheTest, ReadAgainBlocksDoNotHideAnOlderPassedOne) {
+  BlockCache cache(8000);  // passed blocks may take 1000 bytes
+  auto block = [] { return std::make_shared<const std::string>(100, 'b'); };
+  cache.Put("x", block());
+  cache.Demote("x");
+  cache.Put("y", block());
+  for (int i = 0; i < 200; ++i) {
+    cache.Demote("y");
+    ASSERT_NE(cache.Get("y"), nullptr);  // read again: its queued key is stale
+  }
+  for (int i = 0; i < 10; ++i) {
+    cache.Put("b" + std::to_string(i), block());
+    cache.Demote("b" + std::to_string(i));
+  }
+  // 1100 bytes passed: the oldest, "x", goes.
+  EXPECT_FALSE(cache.Contains("x"));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(cache.Contains("b" + std::to_string(i))) << i;
+  EXPECT_TRUE(cache.Contains("y"));
+}
+
 TEST(BlockCacheTest, EvictsLeastRecentlyUsedByBytes) {
   BlockCache cache(10);
   auto block = [](size_t n, char c) { return std::make_shared<const std::string>(n, c); };
